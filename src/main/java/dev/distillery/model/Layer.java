@@ -16,7 +16,10 @@ public sealed interface Layer {
         }
     }
 
-    /** Batch normalisation over channels; eval mode uses the running mean and variance. */
+    /**
+     * Batch normalisation over channels; eval mode uses the running mean and variance. {@code momentum}
+     * follows DJL: the weight kept by the running statistics at each training step (DJL default 0.9).
+     */
     record BatchNorm2d(int channels, float epsilon, float momentum) implements Layer {
         public long parameterCount() {
             return 2L * channels;
