@@ -1,0 +1,79 @@
+package dev.distillery.api;
+
+import dev.distillery.serve.ClassScore;
+import dev.distillery.serve.ModelInput;
+import dev.distillery.serve.Predictor;
+import dev.distillery.v1.Classification;
+import dev.distillery.v1.Input;
+import dev.distillery.v1.PredictRequest;
+import dev.distillery.v1.PredictResponse;
+import dev.distillery.v1.PredictionGrpc;
+import dev.distillery.v1.Tensor;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.PostConstruct;
+import jakarta.inject.Inject;
+import java.util.List;
+
+@GrpcService
+@Blocking
+public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
+
+    @Inject
+    Predictor predictor;
+
+    @Inject
+    MeterRegistry registry;
+
+    private Timer latency;
+
+    @PostConstruct
+    void metrics() {
+        latency = Timer.builder("distillery.predict")
+                .description("Predict calls inside the server: decode, preprocess, ONNX Runtime, top-k")
+                .publishPercentileHistogram()
+                .register(registry);
+    }
+
+    @Override
+    public void predict(PredictRequest request, StreamObserver<PredictResponse> observer) {
+        GrpcErrors.respond(observer, () -> latency.record(() -> {
+            Predictor.Result result = predictor.predict(request.getModel(), inputs(request.getInputsList()), request.getTopK());
+            PredictResponse.Builder response = PredictResponse.newBuilder().setModel(result.model().ref());
+            for (List<ClassScore> top : result.classifications()) {
+                Classification.Builder classification = response.addClassificationsBuilder();
+                for (ClassScore score : top) {
+                    classification.addTopBuilder()
+                            .setIndex(score.index())
+                            .setLabel(score.label())
+                            .setProbability(score.probability());
+                }
+            }
+            return response.build();
+        }));
+    }
+
+    private static List<ModelInput> inputs(List<Input> inputs) {
+        return inputs.stream().map(PredictionGrpcService::input).toList();
+    }
+
+    private static ModelInput input(Input input) {
+        return switch (input.getDataCase()) {
+            case IMAGE -> new ModelInput.Image(input.getImage().toByteArray());
+            case TENSOR -> tensor(input.getTensor());
+            case DATA_NOT_SET -> new ModelInput.Image(new byte[0]);
+        };
+    }
+
+    private static ModelInput tensor(Tensor tensor) {
+        long[] shape = tensor.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        float[] values = new float[tensor.getValuesCount()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = tensor.getValues(i);
+        }
+        return new ModelInput.Tensor(shape, values);
+    }
+}

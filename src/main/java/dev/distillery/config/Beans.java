@@ -1,0 +1,95 @@
+package dev.distillery.config;
+
+import dev.distillery.data.Datasets;
+import dev.distillery.distill.DistillationRun;
+import dev.distillery.distill.Recipes;
+import dev.distillery.eval.Evaluator;
+import dev.distillery.jobs.JobManager;
+import dev.distillery.model.ArchitectureCatalogue;
+import dev.distillery.serve.ModelSessions;
+import dev.distillery.serve.OnnxRuntime;
+import dev.distillery.serve.Predictor;
+import dev.distillery.store.ModelStore;
+import io.quarkus.runtime.Startup;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Wires the plain-Java services together from configuration. Everything below the gRPC adapters is
+ * constructed here and nowhere else, so it stays testable without Quarkus.
+ */
+public class Beans {
+
+    @Produces
+    @Singleton
+    @Startup
+    ModelStore store(DistilleryConfig config) {
+        return new ModelStore(config.store().root());
+    }
+
+    @Produces
+    @Singleton
+    @Startup
+    OnnxRuntime onnxRuntime(DistilleryConfig config) {
+        return new OnnxRuntime(config.serving().provider(), config.serving().intraOpThreads());
+    }
+
+    @Produces
+    @Singleton
+    ModelSessions sessions(ModelStore store, OnnxRuntime runtime) {
+        return new ModelSessions(store, runtime);
+    }
+
+    void close(@Disposes ModelSessions sessions) {
+        sessions.close();
+    }
+
+    @Produces
+    @Singleton
+    Predictor predictor(ModelSessions sessions, DistilleryConfig config) {
+        return new Predictor(sessions, config.serving().maxBatch());
+    }
+
+    @Produces
+    @Singleton
+    Datasets datasets(DistilleryConfig config) {
+        Map<String, Datasets.Dataset> byName = config.datasets().entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> new Datasets.Dataset(
+                        e.getKey(), e.getValue().directory(), e.getValue().labels())));
+        return new Datasets(byName);
+    }
+
+    @Produces
+    @Singleton
+    Evaluator evaluator(ModelSessions sessions, Predictor predictor, Datasets datasets) {
+        return new Evaluator(sessions, predictor, datasets);
+    }
+
+    @Produces
+    @Singleton
+    ArchitectureCatalogue catalogue() {
+        return ArchitectureCatalogue.standard();
+    }
+
+    @Produces
+    @Singleton
+    Recipes recipes(Datasets datasets, ModelStore store, ArchitectureCatalogue catalogue) {
+        return new Recipes(datasets, store, catalogue);
+    }
+
+    @Produces
+    @Singleton
+    @Startup
+    JobManager jobs(DistilleryConfig config, Datasets datasets, ModelStore store, ModelSessions sessions,
+            ArchitectureCatalogue catalogue) {
+        return new JobManager(config.jobs().root(),
+                new DistillationRun(datasets, store, sessions, catalogue, config.training().device()));
+    }
+
+    void close(@Disposes JobManager jobs) throws InterruptedException {
+        jobs.close();
+    }
+}

@@ -1,0 +1,115 @@
+package dev.distillery.jobs;
+
+import com.google.protobuf.util.Timestamps;
+import dev.distillery.v1.EpochProgress;
+import dev.distillery.v1.Job;
+import dev.distillery.v1.JobEvent;
+import dev.distillery.v1.JobState;
+import dev.distillery.v1.Recipe;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * One job's state and event history. Every change goes through {@link #emit}, under the job's lock,
+ * so a new watcher gets the whole history and then every later event, none twice and none lost.
+ */
+final class TrackedJob implements JobContext {
+
+    private final Job.Builder job;
+    private final List<JobEvent> events = new ArrayList<>();
+    private final List<Consumer<JobEvent>> watchers = new CopyOnWriteArrayList<>();
+    private final Consumer<Job> persist;
+    private volatile boolean cancelRequested;
+
+    TrackedJob(Job job, Consumer<Job> persist) {
+        this.job = job.toBuilder();
+        this.persist = persist;
+    }
+
+    static TrackedJob create(String id, Recipe recipe, Consumer<Job> persist) {
+        Job job = Job.newBuilder()
+                .setId(id)
+                .setState(JobState.JOB_STATE_QUEUED)
+                .setRecipe(recipe)
+                .setCreated(Timestamps.fromMillis(System.currentTimeMillis()))
+                .build();
+        return new TrackedJob(job, persist);
+    }
+
+    synchronized Job snapshot() {
+        return job.build();
+    }
+
+    @Override
+    public String jobId() {
+        return job.getId();
+    }
+
+    synchronized boolean terminal() {
+        return isTerminal(job.getState());
+    }
+
+    static boolean isTerminal(JobState state) {
+        return state == JobState.JOB_STATE_SUCCEEDED
+                || state == JobState.JOB_STATE_FAILED
+                || state == JobState.JOB_STATE_CANCELLED;
+    }
+
+    @Override
+    public void stage(String name, String message) {
+        emit(JobEvent.newBuilder().setStage(dev.distillery.v1.Stage.newBuilder().setName(name).setMessage(message)));
+    }
+
+    @Override
+    public void epoch(EpochProgress progress) {
+        synchronized (this) {
+            job.addEpochs(progress);
+        }
+        emit(JobEvent.newBuilder().setEpoch(progress));
+    }
+
+    @Override
+    public boolean cancelled() {
+        return cancelRequested;
+    }
+
+    void requestCancel() {
+        cancelRequested = true;
+    }
+
+    /** Moves to a new state (recording start and end times) and emits the event that says so. */
+    void transition(JobState state, JobEvent.Builder event, Consumer<Job.Builder> change) {
+        synchronized (this) {
+            long now = System.currentTimeMillis();
+            if (state == JobState.JOB_STATE_RUNNING) {
+                job.setStarted(Timestamps.fromMillis(now));
+            }
+            if (isTerminal(state)) {
+                job.setEnded(Timestamps.fromMillis(now));
+            }
+            job.setState(state);
+            change.accept(job);
+        }
+        emit(event);
+        persist.accept(snapshot());
+    }
+
+    // Delivery happens under the lock so that watch() cannot interleave a replay with a live event.
+    // Watchers must not block: a gRPC stream observer only buffers.
+    private synchronized void emit(JobEvent.Builder builder) {
+        JobEvent event = builder.setJobId(job.getId()).setTime(Timestamps.fromMillis(System.currentTimeMillis())).build();
+        events.add(event);
+        for (Consumer<JobEvent> watcher : watchers) {
+            watcher.accept(event);
+        }
+    }
+
+    /** Replays the history to {@code watcher}, then adds it for the events still to come. */
+    synchronized JobSubscription watch(Consumer<JobEvent> watcher) {
+        events.forEach(watcher);
+        watchers.add(watcher);
+        return () -> watchers.remove(watcher);
+    }
+}

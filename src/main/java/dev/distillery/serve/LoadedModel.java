@@ -1,0 +1,109 @@
+package dev.distillery.serve;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.distillery.error.DistilleryException;
+import dev.distillery.v1.ModelInfo;
+import dev.distillery.v1.ModelRef;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Map;
+
+/**
+ * One model version with an open ONNX Runtime session. Sessions are safe for concurrent runs. Input
+ * goes in through a direct, native-order buffer: ORT then reads it in place instead of copying a
+ * Java array (DESIGN §5).
+ */
+public final class LoadedModel implements AutoCloseable {
+
+    private final OnnxRuntime runtime;
+    private final OrtSession session;
+    private final ModelInfo info;
+    private final String inputName;
+    private final int channels;
+    private final int height;
+    private final int width;
+    private final int classes;
+
+    LoadedModel(OnnxRuntime runtime, OrtSession session, ModelInfo info) throws OrtException {
+        this.runtime = runtime;
+        this.session = session;
+        this.info = info;
+        this.inputName = session.getInputNames().iterator().next();
+        if (info.getInputShapeCount() != 3) {
+            throw DistilleryException.precondition(
+                    "model %s/%d: model.json input_shape must be [channels, height, width], got %s",
+                    info.getName(), info.getVersion(), info.getInputShapeList());
+        }
+        this.channels = Math.toIntExact(info.getInputShape(0));
+        this.height = Math.toIntExact(info.getInputShape(1));
+        this.width = Math.toIntExact(info.getInputShape(2));
+        this.classes = info.getLabelsCount();
+    }
+
+    public ModelInfo info() {
+        return info;
+    }
+
+    public ModelRef ref() {
+        return ModelRef.newBuilder().setName(info.getName()).setVersion(info.getVersion()).build();
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    /** Floats in one input image (C*H*W). */
+    public int imageSize() {
+        return channels * height * width;
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    /** A direct buffer sized for {@code batch} inputs, ready to be filled and passed to {@link #logits}. */
+    public FloatBuffer newInputBuffer(int batch) {
+        return ByteBuffer.allocateDirect(batch * imageSize() * Float.BYTES)
+                .order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
+    /** Runs the model on {@code batch} preprocessed inputs (NCHW) and returns their logits, row-major. */
+    public float[] logits(FloatBuffer input, int batch) {
+        input.rewind();
+        long[] shape = {batch, channels, height, width};
+        try (OnnxTensor tensor = OnnxTensor.createTensor(runtime.environment(), input, shape);
+                OrtSession.Result result = session.run(Map.of(inputName, tensor))) {
+            float[][] rows = (float[][]) result.get(0).getValue();
+            float[] flat = new float[batch * classes];
+            for (int i = 0; i < batch; i++) {
+                if (rows[i].length != classes) {
+                    throw DistilleryException.precondition(
+                            "model %s/%d returns %d scores per input but model.json lists %d labels",
+                            info.getName(), info.getVersion(), rows[i].length, classes);
+                }
+                System.arraycopy(rows[i], 0, flat, i * classes, classes);
+            }
+            return flat;
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed on model " + info.getName() + "/" + info.getVersion()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

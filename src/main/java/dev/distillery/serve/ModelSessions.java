@@ -1,0 +1,88 @@
+package dev.distillery.serve;
+
+import ai.onnxruntime.OrtException;
+import dev.distillery.store.ModelStore;
+import dev.distillery.v1.ModelInfo;
+import dev.distillery.v1.ModelRef;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Open ONNX Runtime sessions, one per model version, opened on first use. "Newest version" is
+ * resolved from memory; {@link #publish} loads and warms a new version before requests for the
+ * newest version move to it, so no request waits for a load.
+ */
+public final class ModelSessions implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ModelSessions.class);
+
+    private final ModelStore store;
+    private final OnnxRuntime runtime;
+    private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
+    private final Map<String, Long> newest = new ConcurrentHashMap<>();
+
+    public ModelSessions(ModelStore store, OnnxRuntime runtime) {
+        this.store = store;
+        this.runtime = runtime;
+    }
+
+    /** The model a reference names; version 0 is the newest. Throws NOT_FOUND for unknown models. */
+    public LoadedModel get(ModelRef ref) {
+        long version = ref.getVersion();
+        if (version == 0) {
+            Long known = newest.get(ref.getName());
+            if (known != null) {
+                return load(ref.getName(), known);
+            }
+            ModelInfo info = store.get(ref);
+            newest.merge(info.getName(), info.getVersion(), Math::max);
+            return load(info);
+        }
+        LoadedModel cached = loaded.get(key(ref.getName(), version));
+        return cached != null ? cached : load(store.get(ref));
+    }
+
+    /** Loads a freshly stored version, warms it with one run, then makes it the newest. */
+    public LoadedModel publish(ModelInfo info) {
+        LoadedModel model = load(info);
+        model.logits(model.newInputBuffer(1), 1);
+        newest.merge(info.getName(), info.getVersion(), Math::max);
+        return model;
+    }
+
+    private LoadedModel load(String name, long version) {
+        LoadedModel cached = loaded.get(key(name, version));
+        if (cached != null) {
+            return cached;
+        }
+        return load(store.get(ModelRef.newBuilder().setName(name).setVersion(version).build()));
+    }
+
+    private LoadedModel load(ModelInfo info) {
+        return loaded.computeIfAbsent(key(info.getName(), info.getVersion()), k -> {
+            try {
+                LOG.infof("loading model %s version %d on %s", info.getName(), info.getVersion(), runtime.provider());
+                return new LoadedModel(runtime, runtime.open(store.modelFile(info.getName(), info.getVersion())), info);
+            } catch (OrtException e) {
+                throw new IllegalStateException("ONNX Runtime cannot load model " + k + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private static String key(String name, long version) {
+        return name + "/" + version;
+    }
+
+    @Override
+    public void close() {
+        for (LoadedModel model : loaded.values()) {
+            try {
+                model.close();
+            } catch (OrtException e) {
+                LOG.warnf("closing %s: %s", model.ref(), e.getMessage());
+            }
+        }
+        loaded.clear();
+    }
+}

@@ -1,0 +1,89 @@
+package dev.distillery.serve;
+
+import dev.distillery.error.DistilleryException;
+import dev.distillery.v1.ModelRef;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Classification: inputs to one batch tensor, one ONNX Runtime run, softmax, top-k with labels.
+ * Evaluate times the same path, so its latencies are what a Predict caller gets minus the network.
+ */
+public final class Predictor {
+
+    private final ModelSessions sessions;
+    private final int maxBatch;
+
+    public Predictor(ModelSessions sessions, int maxBatch) {
+        this.sessions = sessions;
+        this.maxBatch = maxBatch;
+    }
+
+    public record Result(LoadedModel model, List<List<ClassScore>> classifications) {}
+
+    public Result predict(ModelRef ref, List<ModelInput> inputs, int topK) {
+        if (inputs.isEmpty()) {
+            throw DistilleryException.invalid("no inputs: send at least one image or tensor");
+        }
+        if (inputs.size() > maxBatch) {
+            throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
+                    "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
+                    inputs.size(), maxBatch));
+        }
+        if (topK < 0) {
+            throw DistilleryException.invalid("top_k must be >= 0 (0 = default 3), got %d", topK);
+        }
+        LoadedModel model = sessions.get(ref);
+        FloatBuffer batch = model.newInputBuffer(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            write(inputs.get(i), i, model, batch);
+        }
+        float[] logits = model.logits(batch, inputs.size());
+        int k = Math.min(topK == 0 ? 3 : topK, model.classes());
+        List<List<ClassScore>> out = new ArrayList<>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            out.add(topK(Softmax.of(logits, i * model.classes(), model.classes()), k, model));
+        }
+        return new Result(model, out);
+    }
+
+    private static void write(ModelInput input, int index, LoadedModel model, FloatBuffer batch) {
+        batch.position(index * model.imageSize());
+        if (input instanceof ModelInput.Image image) {
+            try {
+                ImagePreprocessor.write(image.encoded(), model, batch);
+            } catch (DistilleryException e) {
+                throw new DistilleryException(e.kind(), "input " + index + ": " + e.getMessage(), e);
+            }
+        } else if (input instanceof ModelInput.Tensor tensor) {
+            long[] expected = {model.channels(), model.height(), model.width()};
+            if (!Arrays.equals(tensor.shape(), expected)) {
+                throw DistilleryException.invalid("input %d: tensor shape %s does not match the model's input shape %s",
+                        index, Arrays.toString(tensor.shape()), Arrays.toString(expected));
+            }
+            if (tensor.values().length != model.imageSize()) {
+                throw DistilleryException.invalid("input %d: tensor of shape %s needs %d values, got %d",
+                        index, Arrays.toString(expected), model.imageSize(), tensor.values().length);
+            }
+            batch.put(tensor.values());
+        } else {
+            throw DistilleryException.invalid("input %d is empty: set image or tensor", index);
+        }
+    }
+
+    private static List<ClassScore> topK(float[] probabilities, int k, LoadedModel model) {
+        Integer[] order = new Integer[probabilities.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Float.compare(probabilities[b], probabilities[a]));
+        List<ClassScore> top = new ArrayList<>(k);
+        for (int i = 0; i < k; i++) {
+            int c = order[i];
+            top.add(new ClassScore(c, model.info().getLabels(c), probabilities[c]));
+        }
+        return top;
+    }
+}
