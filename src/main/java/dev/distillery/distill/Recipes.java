@@ -61,6 +61,8 @@ public final class Recipes {
         if (!DEVICES.contains(device)) {
             throw DistilleryException.invalid("recipe.device must be one of %s, got '%s'", DEVICES, recipe.getDevice());
         }
+        Distillation distillation = distillation(recipe.getDistillation(), recipe.hasTeacher());
+        OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
         DataSpec data = data(recipe.getData());
         ImageSet train = datasets.load(data.getDataset(), "train");
         int classes = datasets.get(data.getDataset()).labels().size();
@@ -68,13 +70,13 @@ public final class Recipes {
                 .setBatchSize(recipe.getBatchSize() == 0 ? DEFAULT_BATCH : recipe.getBatchSize())
                 .setDevice(device)
                 .setData(data)
-                .setOptimizer(optimizer(recipe.getOptimizer()));
+                .setDistillation(distillation)
+                .setOptimizer(optimizer);
         if (recipe.hasTeacher()) {
             ModelInfo teacher = store.get(recipe.getTeacher());
             checkTeacher(teacher, train, classes);
             resolved.getTeacherBuilder().setVersion(teacher.getVersion());
         }
-        resolved.setDistillation(distillation(recipe.getDistillation(), recipe.hasTeacher()));
         // Building the network checks the architecture against this dataset's image size.
         catalogue.build(spec(recipe.getStudent()), train.channels(), train.height(), train.width(), classes);
         return resolved.build();

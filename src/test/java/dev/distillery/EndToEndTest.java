@@ -1,0 +1,246 @@
+package dev.distillery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.FloatValue;
+import dev.distillery.v1.Architecture;
+import dev.distillery.v1.CancelJobRequest;
+import dev.distillery.v1.ConvStage;
+import dev.distillery.v1.DataSpec;
+import dev.distillery.v1.Distillation;
+import dev.distillery.v1.EvaluateRequest;
+import dev.distillery.v1.EvaluateResponse;
+import dev.distillery.v1.EvaluationGrpc;
+import dev.distillery.v1.GetJobRequest;
+import dev.distillery.v1.GetModelRequest;
+import dev.distillery.v1.Input;
+import dev.distillery.v1.JobEvent;
+import dev.distillery.v1.JobState;
+import dev.distillery.v1.ListJobsRequest;
+import dev.distillery.v1.ListModelsRequest;
+import dev.distillery.v1.ModelEvaluation;
+import dev.distillery.v1.ModelInfo;
+import dev.distillery.v1.ModelRef;
+import dev.distillery.v1.ModelsGrpc;
+import dev.distillery.v1.PredictRequest;
+import dev.distillery.v1.PredictResponse;
+import dev.distillery.v1.PredictionGrpc;
+import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Tensor;
+import dev.distillery.v1.TrainRequest;
+import dev.distillery.v1.TrainingGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Consumer;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole product over gRPC on a small slice of Fashion-MNIST: train a teacher, distill a student
+ * from it, evaluate both, predict, and every bad input answered with the right status.
+ */
+@QuarkusTest
+class EndToEndTest {
+
+    @TestHTTPResource("/")
+    URL server;
+
+    private ManagedChannel channel;
+    private TrainingGrpc.TrainingBlockingStub training;
+    private ModelsGrpc.ModelsBlockingStub models;
+    private PredictionGrpc.PredictionBlockingStub prediction;
+    private EvaluationGrpc.EvaluationBlockingStub evaluation;
+
+    @BeforeEach
+    void connect() {
+        channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+        training = TrainingGrpc.newBlockingStub(channel);
+        models = ModelsGrpc.newBlockingStub(channel);
+        prediction = PredictionGrpc.newBlockingStub(channel);
+        evaluation = EvaluationGrpc.newBlockingStub(channel);
+    }
+
+    @AfterEach
+    void disconnect() {
+        channel.shutdownNow();
+    }
+
+    private static final Architecture SMALL_CNN = Architecture.newBuilder().setName("cnn")
+            .addStages(ConvStage.newBuilder().addChannels(8)).setBatchNorm(true).addHidden(32).build();
+    private static final Architecture MLP = Architecture.newBuilder().setName("mlp").addHidden(32).build();
+
+    private static Recipe.Builder recipe(String output, Architecture net) {
+        return Recipe.newBuilder().setOutputModel(output).setStudent(net).setEpochs(1).setBatchSize(64).setSeed(3)
+                .setData(DataSpec.newBuilder().setDataset("fashion-mnist").setTrainLimit(2000));
+    }
+
+    private List<JobEvent> train(Recipe recipe) {
+        List<JobEvent> events = new ArrayList<>();
+        training.train(TrainRequest.newBuilder().setRecipe(recipe).build()).forEachRemaining(events::add);
+        return events;
+    }
+
+    private static ModelRef finished(List<JobEvent> events) {
+        JobEvent last = events.get(events.size() - 1);
+        assertTrue(last.hasFinished(), "job did not finish: " + last);
+        return last.getFinished().getModel();
+    }
+
+    @Test
+    void distillEvaluateAndPredict() throws Exception {
+        List<JobEvent> teacherEvents = train(recipe("e2e-teacher", SMALL_CNN).build());
+        assertTrue(teacherEvents.get(0).hasQueued());
+        assertTrue(teacherEvents.stream().anyMatch(JobEvent::hasEpoch));
+        ModelRef teacher = finished(teacherEvents);
+        JobEvent epoch = teacherEvents.stream().filter(JobEvent::hasEpoch).findFirst().orElseThrow();
+        assertTrue(epoch.getEpoch().getImagesPerSecond() > 0);
+        assertTrue(epoch.getEpoch().getValidationAccuracy() > 0.4, "teacher validation accuracy " + epoch);
+
+        Recipe kd = recipe("e2e-student", MLP)
+                .setTeacher(ModelRef.newBuilder().setName("e2e-teacher"))
+                .setData(DataSpec.newBuilder().setDataset("fashion-mnist").setTrainLimit(2000)
+                        .setLabelledFraction(FloatValue.of(0.1f)))
+                .build();
+        List<JobEvent> studentEvents = train(kd);
+        ModelRef student = finished(studentEvents);
+        assertTrue(studentEvents.stream().anyMatch(e -> e.hasStage() && e.getStage().getName().equals("teacher")),
+                "the teacher's logits were computed");
+
+        // The store on disk: Triton-style layout, lineage with the resolved teacher version and recipe defaults.
+        ModelInfo info = models.getModel(GetModelRequest.newBuilder().setModel(student).build());
+        Path dir = Path.of("target/test-data/models", student.getName(), Long.toString(student.getVersion()));
+        assertTrue(Files.size(dir.resolve("model.onnx")) > 0);
+        assertTrue(Files.readString(dir.resolve("model.json")).contains(info.getSha256()));
+        assertEquals(teacher.getVersion(), info.getLineage().getTeacher().getVersion());
+        assertEquals(0.7f, info.getLineage().getRecipe().getDistillation().getAlpha().getValue());
+        assertEquals(3f, info.getLineage().getRecipe().getDistillation().getTemperature().getValue());
+        assertEquals(List.of(1L, 28L, 28L), info.getInputShapeList());
+        assertEquals("T-shirt/top", info.getLabels(0));
+
+        EvaluateResponse report = evaluation.evaluate(EvaluateRequest.newBuilder().addModels(teacher).addModels(student)
+                .setDataset("fashion-mnist").setLimit(500).setLatencySamples(20).build());
+        assertEquals(500, report.getImages());
+        assertEquals(2, report.getResultsCount());
+        for (ModelEvaluation row : report.getResultsList()) {
+            assertTrue(row.getTop1Accuracy() > 0.4 && row.getTop1Accuracy() <= row.getTop5Accuracy(), row.toString());
+            assertTrue(row.getLatencyP50Ms() > 0 && row.getLatencyP50Ms() <= row.getLatencyP99Ms(), row.toString());
+        }
+        assertEquals(info.getParameters(), report.getResults(1).getParameters());
+
+        PredictResponse predicted = prediction.predict(PredictRequest.newBuilder().setModel(student).setTopK(3)
+                .addInputs(Input.newBuilder().setImage(trouserPng())).build());
+        assertEquals(3, predicted.getClassifications(0).getTopCount());
+        assertEquals(student, predicted.getModel());
+
+        assertEquals(JobState.JOB_STATE_SUCCEEDED, training.getJob(GetJobRequest.newBuilder()
+                .setJobId(studentEvents.get(0).getJobId()).build()).getState());
+        assertTrue(training.listJobs(ListJobsRequest.getDefaultInstance()).getJobsCount() >= 2);
+        assertTrue(http("/q/metrics").contains("distillery_predict_seconds_bucket"));
+        assertTrue(http("/q/health/ready").contains("\"UP\""));
+    }
+
+    /** A bright vertical bar on black, roughly a trouser leg: any decodable PNG will do. */
+    private static ByteString trouserPng() throws Exception {
+        BufferedImage image = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 2; y < 26; y++) {
+            for (int x = 10; x < 18; x++) {
+                image.getRaster().setSample(x, y, 0, 200);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", out);
+        return ByteString.copyFrom(out.toByteArray());
+    }
+
+    private String http(String path) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://" + server.getHost() + ":" + server.getPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.body();
+    }
+
+    @Test
+    void cancelStopsARunningJob() {
+        Iterator<JobEvent> events = training.train(TrainRequest.newBuilder()
+                .setRecipe(recipe("e2e-cancelled", MLP).setEpochs(10_000)).build());
+        String jobId = events.next().getJobId();
+        training.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build());
+        JobEvent last = null;
+        while (events.hasNext()) {
+            last = events.next();
+        }
+        assertTrue(last != null && last.hasCancelled(), "last event: " + last);
+        assertEquals(JobState.JOB_STATE_CANCELLED,
+                training.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getState());
+    }
+
+    private static void assertStatus(Status.Code code, String mention, Runnable call) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::run);
+        assertEquals(code, e.getStatus().getCode(), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains(mention),
+                "'" + e.getStatus().getDescription() + "' should mention '" + mention + "'");
+    }
+
+    private void assertTrainRejected(Status.Code code, String mention, Consumer<Recipe.Builder> change) {
+        Recipe.Builder recipe = recipe("e2e-bad", MLP);
+        change.accept(recipe);
+        assertStatus(code, mention, () -> train(recipe.build()));
+    }
+
+    @Test
+    void badInputGetsAClearStatusAndTheServerKeepsServing() {
+        Status.Code invalid = Status.Code.INVALID_ARGUMENT;
+        assertTrainRejected(invalid, "temperature", r -> r.setTeacher(ModelRef.newBuilder().setName("x"))
+                .setDistillation(Distillation.newBuilder().setTemperature(FloatValue.of(0f))));
+        assertTrainRejected(invalid, "temperature", r -> r.setDistillation(
+                Distillation.newBuilder().setTemperature(FloatValue.of(-1f))));
+        assertTrainRejected(invalid, "alpha", r -> r.setDistillation(Distillation.newBuilder().setAlpha(FloatValue.of(1.5f))));
+        assertTrainRejected(invalid, "alpha", r -> r.setDistillation(Distillation.newBuilder().setAlpha(FloatValue.of(-0.1f))));
+        assertTrainRejected(invalid, "no teacher", r -> r.setDistillation(Distillation.newBuilder().setAlpha(FloatValue.of(0.5f))));
+        assertTrainRejected(invalid, "epochs", r -> r.setEpochs(0));
+        assertTrainRejected(invalid, "transformer", r -> r.setStudent(Architecture.newBuilder().setName("transformer")));
+        assertTrainRejected(invalid, "output_model", r -> r.setOutputModel(""));
+        assertTrainRejected(Status.Code.NOT_FOUND, "no-such-dataset", r -> r.setData(DataSpec.newBuilder().setDataset("no-such-dataset")));
+        assertTrainRejected(Status.Code.NOT_FOUND, "ghost-teacher", r -> r.setTeacher(ModelRef.newBuilder().setName("ghost-teacher")));
+
+        assertStatus(Status.Code.NOT_FOUND, "ghost-model", () -> prediction.predict(PredictRequest.newBuilder()
+                .setModel(ModelRef.newBuilder().setName("ghost-model"))
+                .addInputs(Input.newBuilder().setImage(ByteString.copyFromUtf8("x"))).build()));
+        assertStatus(Status.Code.NOT_FOUND, "ghost-model", () -> evaluation.evaluate(EvaluateRequest.newBuilder()
+                .addModels(ModelRef.newBuilder().setName("ghost-model")).setDataset("fashion-mnist").build()));
+        assertStatus(Status.Code.NOT_FOUND, "no-such-job", () -> training.getJob(
+                GetJobRequest.newBuilder().setJobId("no-such-job").build()));
+
+        ModelRef model = finished(train(recipe("e2e-inputs", MLP).build()));
+        assertStatus(invalid, "could not be decoded", () -> prediction.predict(PredictRequest.newBuilder().setModel(model)
+                .addInputs(Input.newBuilder().setImage(ByteString.copyFromUtf8("definitely not a PNG"))).build()));
+        assertStatus(invalid, "shape", () -> prediction.predict(PredictRequest.newBuilder().setModel(model)
+                .addInputs(Input.newBuilder().setTensor(Tensor.newBuilder().addShape(3).addShape(32).addShape(32))).build()));
+        assertStatus(invalid, "no inputs", () -> prediction.predict(PredictRequest.newBuilder().setModel(model).build()));
+        assertStatus(Status.Code.NOT_FOUND, "version 99", () -> models.getModel(GetModelRequest.newBuilder()
+                .setModel(ModelRef.newBuilder().setName(model.getName()).setVersion(99)).build()));
+
+        assertTrue(models.listModels(ListModelsRequest.getDefaultInstance()).getModelsCount() > 0, "still serving");
+    }
+}
