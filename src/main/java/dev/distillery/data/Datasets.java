@@ -1,6 +1,8 @@
 package dev.distillery.data;
 
 import dev.distillery.error.DistilleryException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +50,12 @@ public final class Datasets {
             throw DistilleryException.invalid("split must be 'train' or 'test', got '%s'", split);
         }
         return loaded.computeIfAbsent(name + "/" + split, key -> {
-            ImageSet images = IdxReader.readSplit(dataset.directory(), split);
+            ImageSet images;
+            try {
+                images = IdxReader.readSplit(dataset.directory(), split);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read dataset '" + name + "' from " + dataset.directory(), e);
+            }
             for (int label : images.labels()) {
                 if (label < 0 || label >= dataset.labels().size()) {
                     throw DistilleryException.precondition(

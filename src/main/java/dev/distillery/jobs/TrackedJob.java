@@ -92,8 +92,9 @@ final class TrackedJob implements JobContext {
             job.setState(state);
             change.accept(job);
         }
-        emit(event);
+        // Recorded before anyone hears of it: a watcher that sees the end can rely on the record.
         persist.accept(snapshot());
+        emit(event);
     }
 
     // Delivery happens under the lock so that watch() cannot interleave a replay with a live event.

@@ -109,7 +109,8 @@ public final class ModelStore {
      */
     public synchronized ModelInfo add(String name, byte[] onnx, ModelInfo card) {
         checkName(name);
-        long version = latestVersion(name).orElse(0L) + 1;
+        // Past every numbered folder, complete or not, so a half-written version is never overwritten.
+        long version = versionFolders(name).stream().mapToLong(Long::longValue).max().orElse(0L) + 1;
         ModelInfo stored = card.toBuilder()
                 .setName(name)
                 .setVersion(version)
@@ -171,6 +172,14 @@ public final class ModelStore {
 
     /** Versions that hold both files, ascending. */
     List<Long> versions(String name) {
+        return versionFolders(name).stream()
+                .filter(v -> Files.isRegularFile(versionDir(name, v).resolve(CARD_FILE))
+                        && Files.isRegularFile(versionDir(name, v).resolve(MODEL_FILE)))
+                .sorted(Comparator.naturalOrder())
+                .toList();
+    }
+
+    private List<Long> versionFolders(String name) {
         Path dir = root.resolve(name);
         if (!Files.isDirectory(dir)) {
             return List.of();
@@ -179,9 +188,6 @@ public final class ModelStore {
             return entries.map(p -> p.getFileName().toString())
                     .filter(n -> n.matches("[1-9][0-9]{0,17}"))
                     .map(Long::parseLong)
-                    .filter(v -> Files.isRegularFile(versionDir(name, v).resolve(CARD_FILE))
-                            && Files.isRegularFile(versionDir(name, v).resolve(MODEL_FILE)))
-                    .sorted(Comparator.naturalOrder())
                     .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list versions of " + name, e);

@@ -88,6 +88,7 @@ class ModelStoreTest {
         Files.createDirectories(root.resolve(".tmp-123/x"));
         assertEquals(1, store.get(ref("m", 0)).getVersion());
         assertEquals(List.of("m"), store.list().stream().map(ModelInfo::getName).toList());
-        assertEquals(2, store.add("m", new byte[] {3}, card(3)).getVersion() - 0, "next version after the newest complete one");
+        assertEquals(3, store.add("m", new byte[] {3}, card(3)).getVersion(), "the half-written folder is left alone");
+        assertEquals(List.of(1L, 3L), store.get(ref("m", 0)).getVersionsList());
     }
 }
