@@ -1,5 +1,6 @@
 package dev.distillery.client;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.FloatValue;
 import dev.distillery.data.IdxReader;
@@ -32,8 +33,11 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 
@@ -44,7 +48,8 @@ import javax.imageio.ImageIO;
  * images. It talks to the server through gRPC only; the local dataset files are read just to send
  * test images as PNG, as any client would.
  *
- * <p>Usage: {@code Demo [--target host:port] [--quick] [--data DIR]}.
+ * <p>Usage: {@code Demo [--target host:port] [--quick] [--data DIR] [--json FILE]}; {@code --json}
+ * also writes every figure to a file, which is how the benchmark in bench/ records a run.
  */
 public final class Demo {
 
@@ -56,6 +61,8 @@ public final class Demo {
     private final EvaluationGrpc.EvaluationBlockingStub evaluation;
     private final PredictionGrpc.PredictionBlockingStub prediction;
     private final ModelsGrpc.ModelsBlockingStub models;
+    private final Map<String, Object> record = new LinkedHashMap<>();
+    private final List<Map<String, Object>> jobs = new ArrayList<>();
 
     private Demo(ManagedChannel channel) {
         training = TrainingGrpc.newBlockingStub(channel);
@@ -82,25 +89,34 @@ public final class Demo {
         String target = "localhost:8080";
         Plan plan = Plan.FULL;
         Path data = Path.of("/usr/share/datasets/fashion-mnist");
+        Path json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--target" -> target = args[++i];
                 case "--quick" -> plan = Plan.QUICK;
                 case "--data" -> data = Path.of(args[++i]);
+                case "--json" -> json = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + "; usage: Demo [--target host:port] [--quick] [--data DIR]");
+                        + "; usage: Demo [--target host:port] [--quick] [--data DIR] [--json FILE]");
             }
         }
         ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext()
                 .maxInboundMessageSize(64 << 20).build();
         try {
-            new Demo(channel).run(plan, data);
+            Demo demo = new Demo(channel);
+            demo.run(plan, data);
+            if (json != null) {
+                demo.writeJson(json);
+            }
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
 
     private void run(Plan plan, Path data) throws IOException {
+        record.put("plan", Map.of("train_limit", plan.trainLimit(), "teacher_epochs", plan.teacherEpochs(),
+                "student_epochs", plan.studentEpochs(), "alone_epochs", plan.aloneEpochs(), "seed", SEED,
+                "labelled_fraction", LABELLED));
         System.out.printf("Plan: %s images (a tenth held out for validation), seed %d; teacher %d epochs; "
                 + "distilled student %d epochs over every image; student alone %d epochs over its labelled tenth "
                 + "(the same number of optimizer steps)%n",
@@ -125,7 +141,10 @@ public final class Demo {
         EvaluateResponse report = evaluation.evaluate(EvaluateRequest.newBuilder()
                 .addModels(teacher).addModels(alone).addModels(distilled)
                 .setDataset(DATASET).setSplit("test").build());
-        printTable(report, List.of("teacher", "student alone", "student distilled"));
+        List<String> roles = List.of("teacher", "student alone", "student distilled");
+        printTable(report, roles);
+        record.put("jobs", jobs);
+        record.put("evaluation", evaluationRows(report, roles));
         predictThree(distilled, data);
     }
 
@@ -150,6 +169,7 @@ public final class Demo {
     private ModelRef train(String title, Recipe recipe) {
         System.out.printf("%n== %s: %s%n", title, recipe.getOutputModel());
         Iterator<JobEvent> events = training.train(TrainRequest.newBuilder().setRecipe(recipe).build());
+        List<Double> imagesPerSecond = new ArrayList<>();
         while (events.hasNext()) {
             JobEvent event = events.next();
             switch (event.getEventCase()) {
@@ -157,12 +177,17 @@ public final class Demo {
                 case STAGE -> System.out.printf("  %s: %s%n", event.getStage().getName(), event.getStage().getMessage());
                 case EPOCH -> {
                     EpochProgress p = event.getEpoch();
+                    imagesPerSecond.add(p.getImagesPerSecond());
                     System.out.printf("  epoch %d/%d  loss %.4f  val acc %.2f %%  %.0f images/s  ETA %.0f s%n",
                             p.getEpoch(), p.getEpochs(), p.getTrainLoss(), 100 * p.getValidationAccuracy(),
                             p.getImagesPerSecond(), p.getEtaSeconds());
                 }
                 case FINISHED -> {
                     ModelRef model = event.getFinished().getModel();
+                    jobs.add(Map.of("model", model.getName(), "version", model.getVersion(),
+                            "epochs", recipe.getEpochs(), "seconds", event.getFinished().getSeconds(),
+                            "validation_accuracy", event.getFinished().getValidationAccuracy(),
+                            "images_per_second_by_epoch", imagesPerSecond));
                     System.out.printf("  finished in %.0f s: %s version %d%n", event.getFinished().getSeconds(),
                             model.getName(), model.getVersion());
                     return model;
@@ -187,6 +212,22 @@ public final class Demo {
         }
         double gain = 100 * (report.getResults(2).getTop1Accuracy() - report.getResults(1).getTop1Accuracy());
         System.out.printf("Distilled minus alone: %+.2f points (measured, not tuned: it can be negative)%n", gain);
+    }
+
+    private static List<Map<String, Object>> evaluationRows(EvaluateResponse report, List<String> roles) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < report.getResultsCount(); i++) {
+            ModelEvaluation row = report.getResults(i);
+            rows.add(Map.of("role", roles.get(i), "model", row.getModel().getName(),
+                    "version", row.getModel().getVersion(), "parameters", row.getParameters(),
+                    "test_images", report.getImages(), "top1_accuracy", row.getTop1Accuracy(),
+                    "latency_p50_ms", row.getLatencyP50Ms(), "latency_p99_ms", row.getLatencyP99Ms()));
+        }
+        return rows;
+    }
+
+    private void writeJson(Path file) throws IOException {
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(file.toFile(), record);
     }
 
     private void predictThree(ModelRef model, Path data) throws IOException {

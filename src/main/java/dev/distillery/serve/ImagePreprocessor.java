@@ -25,16 +25,12 @@ public final class ImagePreprocessor {
 
     private ImagePreprocessor() {}
 
-    /** Decodes {@code encoded} and writes C*H*W floats into {@code out} at its position. */
-    public static void write(byte[] encoded, LoadedModel model, FloatBuffer out) {
+    /** Decodes {@code encoded} and writes channels*height*width floats into {@code out} at its position. */
+    public static void write(byte[] encoded, Preprocessing pre, int channels, int height, int width, FloatBuffer out) {
         BufferedImage image = decode(encoded);
-        Preprocessing pre = model.info().getPreprocessing();
-        BufferedImage sized = resize(image, pre, model.width(), model.height());
-        int channels = model.channels();
+        BufferedImage sized = resize(image, pre, width, height);
         float[] mean = ModelInputs.perChannel(pre.getMeanList(), channels, 0f);
         float[] std = ModelInputs.perChannel(pre.getStdList(), channels, 1f);
-        int width = model.width();
-        int height = model.height();
         for (int c = 0; c < channels; c++) {
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {

@@ -53,7 +53,8 @@ public final class Predictor {
         batch.position(index * model.imageSize());
         if (input instanceof ModelInput.Image image) {
             try {
-                ImagePreprocessor.write(image.encoded(), model, batch);
+                ImagePreprocessor.write(image.encoded(), model.info().getPreprocessing(), model.channels(),
+                        model.height(), model.width(), batch);
             } catch (DistilleryException e) {
                 throw new DistilleryException(e.kind(), "input " + index + ": " + e.getMessage(), e);
             }
