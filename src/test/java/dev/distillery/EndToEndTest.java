@@ -242,5 +242,17 @@ class EndToEndTest {
                 .setModel(ModelRef.newBuilder().setName(model.getName()).setVersion(99)).build()));
 
         assertTrue(models.listModels(ListModelsRequest.getDefaultInstance()).getModelsCount() > 0, "still serving");
+
+        // 100 tensors are about 314 KiB: over gRPC's default 256 KiB inbound limit, which the server raises.
+        PredictRequest.Builder large = PredictRequest.newBuilder().setModel(model);
+        Tensor zeros = Tensor.newBuilder().addShape(1).addShape(28).addShape(28)
+                .addAllValues(java.util.Collections.nCopies(784, 0f)).build();
+        for (int i = 0; i < 100; i++) {
+            large.addInputs(Input.newBuilder().setTensor(zeros));
+        }
+        assertTrue(large.build().getSerializedSize() > 256 * 1024);
+        assertEquals(100, prediction.predict(large.build()).getClassificationsCount());
+        assertStatus(Status.Code.RESOURCE_EXHAUSTED, "max-batch", () -> prediction.predict(
+                large.addAllInputs(java.util.Collections.nCopies(200, Input.newBuilder().setTensor(zeros).build())).build()));
     }
 }

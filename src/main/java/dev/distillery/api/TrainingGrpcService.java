@@ -2,7 +2,6 @@ package dev.distillery.api;
 
 import dev.distillery.distill.Recipes;
 import dev.distillery.jobs.JobManager;
-import dev.distillery.jobs.JobSubscription;
 import dev.distillery.v1.CancelJobRequest;
 import dev.distillery.v1.GetJobRequest;
 import dev.distillery.v1.Job;
@@ -16,7 +15,6 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
-import java.util.concurrent.atomic.AtomicReference;
 
 @GrpcService
 @Blocking
@@ -38,7 +36,7 @@ public class TrainingGrpcService extends TrainingGrpc.TrainingImplBase {
             observer.onError(GrpcErrors.toStatus(e));
             return;
         }
-        follow(jobId, (ServerCallStreamObserver<JobEvent>) observer);
+        JobEventStream.follow(jobs, jobId, (ServerCallStreamObserver<JobEvent>) observer);
     }
 
     @Override
@@ -54,42 +52,5 @@ public class TrainingGrpcService extends TrainingGrpc.TrainingImplBase {
     @Override
     public void cancelJob(CancelJobRequest request, StreamObserver<Job> observer) {
         GrpcErrors.respond(observer, () -> jobs.cancel(request.getJobId()));
-    }
-
-    /** Streams a job's events until it ends; a client that goes away stops the stream, not the job. */
-    private void follow(String jobId, ServerCallStreamObserver<JobEvent> call) {
-        AtomicReference<JobSubscription> subscription = new AtomicReference<>();
-        Object lock = new Object();
-        boolean[] done = {false};
-        call.setOnCancelHandler(() -> {
-            synchronized (lock) {
-                done[0] = true;
-            }
-            JobSubscription s = subscription.get();
-            if (s != null) {
-                s.close();
-            }
-        });
-        subscription.set(jobs.watch(jobId, event -> {
-            synchronized (lock) {
-                if (done[0]) {
-                    return;
-                }
-                call.onNext(event);
-                if (ends(event)) {
-                    done[0] = true;
-                    call.onCompleted();
-                }
-            }
-        }));
-        synchronized (lock) {
-            if (done[0]) {
-                subscription.get().close();
-            }
-        }
-    }
-
-    private static boolean ends(JobEvent event) {
-        return event.hasFinished() || event.hasFailed() || event.hasCancelled();
     }
 }

@@ -11,7 +11,6 @@ import dev.distillery.serve.Predictor;
 import dev.distillery.v1.ModelRef;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -51,7 +50,7 @@ public final class Evaluator {
         ImageSet all = datasets.load(dataset, chosenSplit);
         ImageSet images = limit > 0 && limit < all.count() ? all.first(limit) : all;
         // Resolve every reference first, so an unknown model fails the call before any work is done.
-        List<LoadedModel> models = new ArrayList<>(new LinkedHashSet<>(refs.stream().map(sessions::get).toList()));
+        List<LoadedModel> models = refs.stream().map(sessions::get).toList();
         List<ModelReport> reports = new ArrayList<>();
         for (LoadedModel model : models) {
             reports.add(evaluate(model, images, latencySamples == 0 ? 200 : latencySamples));

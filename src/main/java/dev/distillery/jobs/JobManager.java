@@ -11,6 +11,7 @@ import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Queued;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Stage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -123,7 +124,7 @@ public final class JobManager implements AutoCloseable {
                 return; // cancelled while queued
             }
             job.transition(JobState.JOB_STATE_RUNNING, JobEvent.newBuilder().setStage(
-                    dev.distillery.v1.Stage.newBuilder().setName("started").setMessage("job started")), b -> {});
+                    Stage.newBuilder().setName("started").setMessage("job started")), b -> {});
         }
         try {
             Finished finished = runner.run(job.snapshot().getRecipe(), job);

@@ -6,6 +6,7 @@ import dev.distillery.v1.Job;
 import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Stage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -59,7 +60,7 @@ final class TrackedJob implements JobContext {
 
     @Override
     public void stage(String name, String message) {
-        emit(JobEvent.newBuilder().setStage(dev.distillery.v1.Stage.newBuilder().setName(name).setMessage(message)));
+        emit(JobEvent.newBuilder().setStage(Stage.newBuilder().setName(name).setMessage(message)));
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.Preprocessing;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A dataset's images prepared as one model expects them: checked against its input shape and
@@ -57,7 +58,7 @@ public final class ModelInputs {
     }
 
     /** One value per channel; a single value applies to every channel. */
-    static float[] perChannel(java.util.List<Float> values, int channels, float fallback) {
+    static float[] perChannel(List<Float> values, int channels, float fallback) {
         float[] out = new float[channels];
         for (int c = 0; c < channels; c++) {
             out[c] = values.isEmpty() ? fallback : values.get(values.size() == 1 ? 0 : c);

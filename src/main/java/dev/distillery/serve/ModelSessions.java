@@ -1,6 +1,7 @@
 package dev.distillery.serve;
 
 import ai.onnxruntime.OrtException;
+import dev.distillery.error.DistilleryException;
 import dev.distillery.store.ModelStore;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
@@ -65,7 +66,8 @@ public final class ModelSessions implements AutoCloseable {
                 LOG.infof("loading model %s version %d on %s", info.getName(), info.getVersion(), runtime.provider());
                 return new LoadedModel(runtime, runtime.open(store.modelFile(info.getName(), info.getVersion())), info);
             } catch (OrtException e) {
-                throw new IllegalStateException("ONNX Runtime cannot load model " + k + ": " + e.getMessage(), e);
+                throw new DistilleryException(DistilleryException.Kind.FAILED_PRECONDITION,
+                        "ONNX Runtime cannot load model " + k + " from the store: " + e.getMessage(), e);
             }
         });
     }
