@@ -2,18 +2,20 @@
 """Merges one bench/reference run into <prefix>.json and <prefix>.md.
 
 Inputs (in the work folder): machine.txt, distillery.json (written by the demo client with --json),
-torch-teacher.json and torch-student.json (bench/pytorch_peer.py). Throughput after the first epoch
-is "steady": total images / total seconds of epochs 2..N, the same definition on both sides.
+torch-teacher.json, torch-student.json and torch-student-kd.json (bench/pytorch_peer.py).
+Throughput is the median of the per-epoch rates after the first epoch (which pays for warm-up) on
+both sides, with the range beside it: small models swing between two speeds on this machine.
 """
 import json
 import os
+import statistics
 import sys
 
 
 def steady(images_per_second):
-    """Throughput over epochs 2..N of equal size: the harmonic mean of the per-epoch rates."""
+    """Median, min and max of the per-epoch rates after the first epoch."""
     later = images_per_second[1:] or images_per_second
-    return len(later) / sum(1.0 / r for r in later)
+    return statistics.median(later), min(later), max(later)
 
 
 def main(work, prefix):
@@ -22,7 +24,7 @@ def main(work, prefix):
     with open(os.path.join(work, "distillery.json")) as f:
         distillery = json.load(f)
     torch_runs = {}
-    for name in ("teacher", "student"):
+    for name in ("teacher", "student", "student-kd"):
         with open(os.path.join(work, "torch-%s.json" % name)) as f:
             peer = json.load(f)
         torch_runs[name] = peer["runs"][-1]
@@ -32,13 +34,15 @@ def main(work, prefix):
     throughput = []
     for label, job_name, peer in (("teacher, labels only", "fmnist-teacher", "teacher"),
                                   ("student, labels only", "fmnist-student-alone", "student"),
-                                  ("student, KD on cached teacher logits", "fmnist-student-distilled", "student")):
+                                  ("student, KD on cached teacher logits", "fmnist-student-distilled", "student-kd")):
         djl = steady(jobs[job_name]["images_per_second_by_epoch"])
-        torch_rate = torch_runs[peer]["steady_images_per_s"]
-        throughput.append({"training": label, "djl_images_per_s": round(djl, 1),
-                           "pytorch_images_per_s": torch_rate,
-                           "pytorch_model_and_loss": "%s, labels only" % peer,
-                           "djl_over_pytorch": round(djl / torch_rate, 3)})
+        torch = steady([e["images_per_s"] for e in torch_runs[peer]["epochs"]])
+        throughput.append({"training": label,
+                           "djl_images_per_s": {"median": round(djl[0], 1), "min": round(djl[1], 1),
+                                                "max": round(djl[2], 1)},
+                           "pytorch_images_per_s": {"median": round(torch[0], 1), "min": round(torch[1], 1),
+                                                    "max": round(torch[2], 1)},
+                           "djl_over_pytorch": round(djl[0] / torch[0], 3)})
 
     merged = {"machine": machine, "plan": distillery["plan"], "evaluation": distillery["evaluation"],
               "training_throughput": throughput, "jobs": distillery["jobs"],
@@ -61,13 +65,15 @@ def main(work, prefix):
             r["latency_p50_ms"], r["latency_p99_ms"]))
     lines += ["", "Latency: one image per call through the Predict path (ONNX Runtime, CPU, 1 intra-op thread), "
               "%d test images." % rows[0]["test_images"], "",
-              "| training | DJL images/s | PyTorch %s images/s (%s) | DJL / PyTorch |" % (
-                  merged["pytorch"]["version"], "same model, loop and batch"),
+              "Training throughput, same model, loop, batch 128 and thread count; median of the epochs after the "
+              "first, [min-max]:", "",
+              "| training | DJL 0.33 / PyTorch 2.5.1 images/s | PyTorch %s images/s | DJL / PyTorch |" % (
+                  merged["pytorch"]["version"]),
               "|---|---:|---:|---:|"]
     for t in throughput:
-        lines.append("| %s | %.0f | %.0f (%s) | %.2f |" % (t["training"], t["djl_images_per_s"],
-                                                         t["pytorch_images_per_s"], t["pytorch_model_and_loss"],
-                                                         t["djl_over_pytorch"]))
+        d, p = t["djl_images_per_s"], t["pytorch_images_per_s"]
+        lines.append("| %s | %.0f [%.0f-%.0f] | %.0f [%.0f-%.0f] | %.2f |" % (
+            t["training"], d["median"], d["min"], d["max"], p["median"], p["min"], p["max"], t["djl_over_pytorch"]))
     lines.append("")
     with open(prefix + ".md", "w") as f:
         f.write("\n".join(lines))
