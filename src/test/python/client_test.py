@@ -65,6 +65,15 @@ class ClientTest(unittest.TestCase):
                                          request_serializer=lambda b: b, response_deserializer=lambda b: b)
         self.assertEqual(check(b"", timeout=30), b"\x08\x01")
 
+    def test_1_reflection_lists_the_services(self):
+        # ServerReflectionRequest{list_services: ""} is field 7, an empty string: bytes 0x3a 0x00.
+        reflect = self.channel.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                                             request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        reply = b"".join(reflect(iter([b"\x3a\x00"]), timeout=30))
+        for service in (b"distillery.v1.Training", b"distillery.v1.Prediction", b"distillery.v1.Evaluation",
+                        b"distillery.v1.Models", b"grpc.health.v1.Health"):
+            self.assertIn(service, reply)
+
     def test_2_train_and_predict(self):
         events = list(self.training.Train(training_pb2.TrainRequest(recipe=tiny_recipe("py-mlp")), timeout=600))
         kinds = [e.WhichOneof("event") for e in events]

@@ -44,6 +44,6 @@ class PythonClientTest {
         assertEquals(0, process.exitValue(),
                 "the Python client test failed (output above); it needs the Debian packages python3-grpcio and "
                         + "python3-grpc-tools: apt-get install -y python3-grpcio python3-grpc-tools");
-        assertTrue(printed.contains("Ran 3 tests"), "all three Python tests ran");
+        assertTrue(printed.contains("Ran 4 tests"), "all four Python tests ran");
     }
 }
