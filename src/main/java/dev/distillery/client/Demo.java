@@ -29,6 +29,7 @@ import dev.distillery.v1.TrainRequest;
 import dev.distillery.v1.TrainingGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -108,6 +109,10 @@ public final class Demo {
             if (json != null) {
                 demo.writeJson(json);
             }
+        } catch (StatusRuntimeException e) {
+            System.err.printf("The server at %s answered %s: %s%n", target, e.getStatus().getCode(),
+                    e.getStatus().getDescription());
+            System.exit(1);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
