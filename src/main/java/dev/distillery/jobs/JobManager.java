@@ -45,6 +45,7 @@ public final class JobManager implements AutoCloseable {
     private final Path root;
     private final JobRunner runner;
     private final Map<String, TrackedJob> jobs = new ConcurrentHashMap<>();
+    private volatile boolean closing;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread thread = new Thread(r, "distillery-training");
         thread.setDaemon(true);
@@ -130,14 +131,23 @@ public final class JobManager implements AutoCloseable {
             Finished finished = runner.run(job.snapshot().getRecipe(), job);
             job.transition(JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
                     b -> b.setModel(finished.getModel()));
-        } catch (CancellationException e) {
-            job.transition(JobState.JOB_STATE_CANCELLED, JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance()), b -> {});
         } catch (Exception | Error e) {
-            String message = e instanceof DistilleryException ? e.getMessage() : e.getClass().getSimpleName() + ": " + e.getMessage();
-            LOG.errorf(e, "job %s failed", job.jobId());
-            job.transition(JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
-                    b -> b.setError(message));
+            if (closing) {
+                fail(job, "the server shut down while this job was running; submit the recipe again");
+            } else if (e instanceof CancellationException) {
+                job.transition(JobState.JOB_STATE_CANCELLED,
+                        JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance()), b -> {});
+            } else {
+                LOG.errorf(e, "job %s failed", job.jobId());
+                fail(job, e instanceof DistilleryException ? e.getMessage()
+                        : e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
         }
+    }
+
+    private static void fail(TrackedJob job, String message) {
+        job.transition(JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
+                b -> b.setError(message));
     }
 
     private void write(Job job) {
@@ -166,10 +176,7 @@ public final class JobManager implements AutoCloseable {
                 TrackedJob job = new TrackedJob(builder.build(), this::write);
                 jobs.put(job.jobId(), job);
                 if (!job.terminal()) {
-                    String message = "the server stopped while this job was " + builder.getState()
-                            + "; submit the recipe again";
-                    job.transition(JobState.JOB_STATE_FAILED,
-                            JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)), b -> b.setError(message));
+                    fail(job, "the server stopped while this job was " + builder.getState() + "; submit the recipe again");
                 }
             }
         } catch (IOException e) {
@@ -179,6 +186,7 @@ public final class JobManager implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException {
+        closing = true;
         jobs.values().forEach(TrackedJob::requestCancel);
         worker.shutdownNow();
         worker.awaitTermination(30, TimeUnit.SECONDS);

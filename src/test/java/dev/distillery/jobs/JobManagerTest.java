@@ -116,6 +116,25 @@ class JobManagerTest {
     }
 
     @Test
+    void aJobRunningAtShutdownIsRecordedAsFailedNotCancelled() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        JobManager jobs = new JobManager(root, (recipe, context) -> {
+            running.countDown();
+            while (!context.cancelled()) {
+                Thread.sleep(5);
+            }
+            throw new CancellationException();
+        });
+        String id = jobs.submit(RECIPE);
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        jobs.close();
+        Job job = jobs.get(id);
+        assertEquals(JobState.JOB_STATE_FAILED, job.getState());
+        assertTrue(job.getError().contains("shut down"), job.getError());
+        assertTrue(Files.readString(root.resolve(id + ".json")).contains("JOB_STATE_FAILED"));
+    }
+
+    @Test
     void unknownJobsAreNotFound() throws Exception {
         try (JobManager jobs = new JobManager(root, (r, c) -> Finished.getDefaultInstance())) {
             assertEquals(DistilleryException.Kind.NOT_FOUND,
