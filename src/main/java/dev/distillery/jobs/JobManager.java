@@ -2,6 +2,7 @@ package dev.distillery.jobs;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import com.google.protobuf.util.Timestamps;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.Cancelled;
 import dev.distillery.v1.Failed;
@@ -82,9 +83,7 @@ public final class JobManager implements AutoCloseable {
     public List<Job> list() {
         return jobs.values().stream()
                 .map(TrackedJob::snapshot)
-                .sorted(Comparator.comparing((Job j) -> j.getCreated().getSeconds())
-                        .thenComparing(j -> j.getCreated().getNanos())
-                        .reversed())
+                .sorted(Comparator.comparing(Job::getCreated, Timestamps.comparator()).reversed())
                 .toList();
     }
 

@@ -1,5 +1,6 @@
 package dev.distillery.serve;
 
+import dev.distillery.data.Normalization;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.Preprocessing;
 import java.awt.Graphics2D;
@@ -25,21 +26,38 @@ public final class ImagePreprocessor {
 
     private ImagePreprocessor() {}
 
-    /** Decodes {@code encoded} and writes channels*height*width floats into {@code out} at its position. */
-    public static void write(byte[] encoded, Preprocessing pre, int channels, int height, int width, FloatBuffer out) {
-        BufferedImage image = decode(encoded);
-        BufferedImage sized = resize(image, pre, width, height);
-        float[] mean = ModelInputs.perChannel(pre.getMeanList(), channels, 0f);
-        float[] std = ModelInputs.perChannel(pre.getStdList(), channels, 1f);
+    /**
+     * Decodes {@code encoded} and writes {@code normalization.channels()} x height x width floats into
+     * {@code out} at its position; {@code pre} says how to resize.
+     */
+    public static void write(byte[] encoded, Preprocessing pre, Normalization normalization, int height, int width,
+            FloatBuffer out) {
+        BufferedImage sized = resize(decode(encoded), pre, width, height);
+        int channels = normalization.channels();
         for (int c = 0; c < channels; c++) {
+            float mean = normalization.mean()[c];
+            float std = normalization.std()[c];
             for (int y = 0; y < height; y++) {
                 for (int x = 0; x < width; x++) {
-                    int rgb = sized.getRGB(x, y);
-                    float value = channels == 1 ? gray(sized, x, y, rgb) : (rgb >> (16 - 8 * c)) & 0xff;
-                    out.put((value / 255f - mean[c]) / std[c]);
+                    out.put((value(sized, x, y, c, channels) / 255f - mean) / std);
                 }
             }
         }
+    }
+
+    /**
+     * Channel {@code c} of a pixel, 0-255. Gray images keep their exact 8-bit values (read from the
+     * raster, with no colour conversion); a colour image becomes gray by ITU-R BT.601 luma.
+     */
+    private static float value(BufferedImage image, int x, int y, int c, int channels) {
+        if (channels == 1 && image.getType() == BufferedImage.TYPE_BYTE_GRAY) {
+            return image.getRaster().getSample(x, y, 0);
+        }
+        int rgb = image.getRGB(x, y);
+        if (channels == 1) {
+            return 0.299f * ((rgb >> 16) & 0xff) + 0.587f * ((rgb >> 8) & 0xff) + 0.114f * (rgb & 0xff);
+        }
+        return (rgb >> (16 - 8 * c)) & 0xff;
     }
 
     private static BufferedImage decode(byte[] encoded) {
@@ -59,14 +77,6 @@ public final class ImagePreprocessor {
                     encoded.length);
         }
         return image;
-    }
-
-    /** Gray images keep their exact 8-bit values; colour images use ITU-R BT.601 luma. */
-    private static float gray(BufferedImage image, int x, int y, int rgb) {
-        if (image.getType() == BufferedImage.TYPE_BYTE_GRAY) {
-            return image.getRaster().getSample(x, y, 0);
-        }
-        return 0.299f * ((rgb >> 16) & 0xff) + 0.587f * ((rgb >> 8) & 0xff) + 0.114f * (rgb & 0xff);
     }
 
     private static BufferedImage resize(BufferedImage image, Preprocessing pre, int width, int height) {

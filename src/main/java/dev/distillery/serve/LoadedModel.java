@@ -3,12 +3,15 @@ package dev.distillery.serve;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.distillery.data.Normalization;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
+import dev.distillery.v1.Preprocessing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,6 +29,7 @@ public final class LoadedModel implements AutoCloseable {
     private final int height;
     private final int width;
     private final int classes;
+    private final Normalization normalization;
 
     LoadedModel(OnnxRuntime runtime, OrtSession session, ModelInfo info) throws OrtException {
         this.runtime = runtime;
@@ -41,6 +45,18 @@ public final class LoadedModel implements AutoCloseable {
         this.height = Math.toIntExact(info.getInputShape(1));
         this.width = Math.toIntExact(info.getInputShape(2));
         this.classes = info.getLabelsCount();
+        Preprocessing pre = info.getPreprocessing();
+        this.normalization = new Normalization(
+                perChannel(pre.getMeanList(), channels, 0f), perChannel(pre.getStdList(), channels, 1f));
+    }
+
+    /** One value per channel; a single value applies to every channel. */
+    private static float[] perChannel(List<Float> values, int channels, float fallback) {
+        float[] out = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            out[c] = values.isEmpty() ? fallback : values.get(values.size() == 1 ? 0 : c);
+        }
+        return out;
     }
 
     public ModelInfo info() {
@@ -72,6 +88,11 @@ public final class LoadedModel implements AutoCloseable {
         return classes;
     }
 
+    /** The per-channel mean and std of model.json's preprocessing (0 and 1 where it gives none). */
+    public Normalization normalization() {
+        return normalization;
+    }
+
     /** A direct buffer sized for {@code batch} inputs, ready to be filled and passed to {@link #logits}. */
     public FloatBuffer newInputBuffer(int batch) {
         return ByteBuffer.allocateDirect(batch * imageSize() * Float.BYTES)
@@ -85,16 +106,15 @@ public final class LoadedModel implements AutoCloseable {
         long[] shape = {batch, channels, height, width};
         try (OnnxTensor tensor = OnnxTensor.createTensor(runtime.environment(), input, shape);
                 OrtSession.Result result = session.run(Map.of(inputName, tensor))) {
-            float[][] rows = (float[][]) result.get(0).getValue();
-            float[] flat = new float[batch * classes];
-            for (int i = 0; i < batch; i++) {
-                if (rows[i].length != classes) {
-                    throw DistilleryException.precondition(
-                            "model %s/%d returns %d scores per input but model.json lists %d labels",
-                            info.getName(), info.getVersion(), rows[i].length, classes);
-                }
-                System.arraycopy(rows[i], 0, flat, i * classes, classes);
+            // One copy out of native memory, already row-major.
+            FloatBuffer scores = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            if (scores.remaining() != batch * classes) {
+                throw DistilleryException.precondition(
+                        "model %s/%d returns %d scores per input but model.json lists %d labels",
+                        info.getName(), info.getVersion(), scores.remaining() / batch, classes);
             }
+            float[] flat = new float[batch * classes];
+            scores.get(flat);
             return flat;
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on model " + info.getName() + "/" + info.getVersion()

@@ -1,12 +1,9 @@
 package dev.distillery.serve;
 
 import dev.distillery.data.ImageSet;
-import dev.distillery.data.Normalization;
 import dev.distillery.error.DistilleryException;
-import dev.distillery.v1.Preprocessing;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * A dataset's images prepared as one model expects them: checked against its input shape and
@@ -31,12 +28,9 @@ public final class ModelInputs {
                     model.info().getName(), model.info().getVersion(), model.channels(), model.height(), model.width(),
                     images.channels(), images.height(), images.width());
         }
-        Preprocessing pre = model.info().getPreprocessing();
-        Normalization normalization = new Normalization(perChannel(pre.getMeanList(), model.channels(), 0f),
-                perChannel(pre.getStdList(), model.channels(), 1f));
         int[] all = new int[images.count()];
         Arrays.setAll(all, i -> i);
-        return new ModelInputs(normalization.apply(images, all), model.imageSize());
+        return new ModelInputs(model.normalization().apply(images, all), model.imageSize());
     }
 
     /** The prepared floats of images {@code start .. start + n - 1}. */
@@ -53,15 +47,6 @@ public final class ModelInputs {
             FloatBuffer buffer = model.newInputBuffer(n);
             buffer.put(values, start * imageSize, n * imageSize);
             System.arraycopy(model.logits(buffer, n), 0, out, start * model.classes(), n * model.classes());
-        }
-        return out;
-    }
-
-    /** One value per channel; a single value applies to every channel. */
-    static float[] perChannel(List<Float> values, int channels, float fallback) {
-        float[] out = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            out[c] = values.isEmpty() ? fallback : values.get(values.size() == 1 ? 0 : c);
         }
         return out;
     }

@@ -30,18 +30,17 @@ public final class ModelSessions implements AutoCloseable {
 
     /** The model a reference names; version 0 is the newest. Throws NOT_FOUND for unknown models. */
     public LoadedModel get(ModelRef ref) {
-        long version = ref.getVersion();
-        if (version == 0) {
-            Long known = newest.get(ref.getName());
-            if (known != null) {
-                return load(ref.getName(), known);
-            }
-            ModelInfo info = store.get(ref);
-            newest.merge(info.getName(), info.getVersion(), Math::max);
-            return load(info);
-        }
+        long version = ref.getVersion() != 0 ? ref.getVersion() : newest.getOrDefault(ref.getName(), 0L);
         LoadedModel cached = loaded.get(key(ref.getName(), version));
-        return cached != null ? cached : load(store.get(ref));
+        if (cached != null) {
+            return cached;
+        }
+        // Not loaded yet, or the newest version not known yet: the store resolves it and checks it exists.
+        ModelInfo info = store.get(ref.toBuilder().setVersion(version).build());
+        if (ref.getVersion() == 0) {
+            newest.merge(info.getName(), info.getVersion(), Math::max);
+        }
+        return load(info);
     }
 
     /** Loads a freshly stored version, warms it with one run, then makes it the newest. */
@@ -50,14 +49,6 @@ public final class ModelSessions implements AutoCloseable {
         model.logits(model.newInputBuffer(1), 1);
         newest.merge(info.getName(), info.getVersion(), Math::max);
         return model;
-    }
-
-    private LoadedModel load(String name, long version) {
-        LoadedModel cached = loaded.get(key(name, version));
-        if (cached != null) {
-            return cached;
-        }
-        return load(store.get(ModelRef.newBuilder().setName(name).setVersion(version).build()));
     }
 
     private LoadedModel load(ModelInfo info) {

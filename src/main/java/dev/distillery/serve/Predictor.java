@@ -53,12 +53,13 @@ public final class Predictor {
         batch.position(index * model.imageSize());
         if (input instanceof ModelInput.Image image) {
             try {
-                ImagePreprocessor.write(image.encoded(), model.info().getPreprocessing(), model.channels(),
+                ImagePreprocessor.write(image.encoded(), model.info().getPreprocessing(), model.normalization(),
                         model.height(), model.width(), batch);
             } catch (DistilleryException e) {
                 throw new DistilleryException(e.kind(), "input " + index + ": " + e.getMessage(), e);
             }
-        } else if (input instanceof ModelInput.Tensor tensor) {
+        } else {
+            ModelInput.Tensor tensor = (ModelInput.Tensor) input;
             long[] expected = {model.channels(), model.height(), model.width()};
             if (!Arrays.equals(tensor.shape(), expected)) {
                 throw DistilleryException.invalid("input %d: tensor shape %s does not match the model's input shape %s",
@@ -69,8 +70,6 @@ public final class Predictor {
                         index, Arrays.toString(expected), model.imageSize(), tensor.values().length);
             }
             batch.put(tensor.values());
-        } else {
-            throw DistilleryException.invalid("input %d is empty: set image or tensor", index);
         }
     }
 

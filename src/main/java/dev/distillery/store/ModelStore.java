@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -72,7 +71,10 @@ public final class ModelStore {
     public List<ModelInfo> list() {
         List<ModelInfo> models = new ArrayList<>();
         for (String name : modelNames()) {
-            latestVersion(name).ifPresent(v -> models.add(read(name, v)));
+            List<Long> versions = versions(name);
+            if (!versions.isEmpty()) {
+                models.add(read(name, versions.get(versions.size() - 1), versions));
+            }
         }
         return models;
     }
@@ -96,7 +98,7 @@ public final class ModelStore {
         if (!versions.contains(chosen)) {
             throw DistilleryException.notFound("model '%s' has no version %d; versions: %s", name, version, versions);
         }
-        return read(name, chosen);
+        return read(name, chosen, versions);
     }
 
     public Path modelFile(String name, long version) {
@@ -130,7 +132,7 @@ public final class ModelStore {
             deleteQuietly(temp);
             throw new UncheckedIOException("cannot write model " + name + " version " + version, e);
         }
-        return withVersions(stored);
+        return stored.toBuilder().addAllVersions(versions(name)).build();
     }
 
     private static void move(Path from, Path to) throws IOException {
@@ -141,21 +143,17 @@ public final class ModelStore {
         }
     }
 
-    private ModelInfo read(String name, long version) {
+    private ModelInfo read(String name, long version, List<Long> versions) {
         Path card = versionDir(name, version).resolve(CARD_FILE);
         try {
             ModelInfo.Builder builder = ModelInfo.newBuilder();
             JsonFormat.parser().ignoringUnknownFields().merge(Files.readString(card, StandardCharsets.UTF_8), builder);
-            return withVersions(builder.setName(name).setVersion(version).build());
+            return builder.setName(name).setVersion(version).clearVersions().addAllVersions(versions).build();
         } catch (InvalidProtocolBufferException e) {
             throw DistilleryException.precondition("model card %s is not valid: %s", card, e.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + card, e);
         }
-    }
-
-    private ModelInfo withVersions(ModelInfo info) {
-        return info.toBuilder().clearVersions().addAllVersions(versions(info.getName())).build();
     }
 
     private List<String> modelNames() {
@@ -192,11 +190,6 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list versions of " + name, e);
         }
-    }
-
-    private Optional<Long> latestVersion(String name) {
-        List<Long> versions = versions(name);
-        return versions.isEmpty() ? Optional.empty() : Optional.of(versions.get(versions.size() - 1));
     }
 
     private Path versionDir(String name, long version) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distillery.data.Normalization;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.Preprocessing;
 import java.awt.image.BufferedImage;
@@ -20,6 +21,17 @@ class ImagePreprocessorTest {
         return out.toByteArray();
     }
 
+    /** Mean and std pairs, one per channel. */
+    private static Normalization norm(float... meanStd) {
+        float[] mean = new float[meanStd.length / 2];
+        float[] std = new float[meanStd.length / 2];
+        for (int c = 0; c < mean.length; c++) {
+            mean[c] = meanStd[2 * c];
+            std[c] = meanStd[2 * c + 1];
+        }
+        return new Normalization(mean, std);
+    }
+
     @Test
     void aGrayImageAtTheInputSizeKeepsItsExactPixels() throws Exception {
         BufferedImage image = new BufferedImage(4, 3, BufferedImage.TYPE_BYTE_GRAY);
@@ -30,7 +42,7 @@ class ImagePreprocessorTest {
         }
         Preprocessing pre = Preprocessing.newBuilder().setColor("gray").addMean(0.5f).addStd(0.25f).build();
         FloatBuffer out = FloatBuffer.allocate(12);
-        ImagePreprocessor.write(encode(image, "png"), pre, 1, 3, 4, out);
+        ImagePreprocessor.write(encode(image, "png"), pre, norm(0.5f, 0.25f), 3, 4, out);
         for (int i = 0; i < 12; i++) {
             assertEquals((20 * i / 255f - 0.5f) / 0.25f, out.get(i), 1e-6, "pixel " + i);
         }
@@ -48,7 +60,7 @@ class ImagePreprocessorTest {
         Preprocessing pre = Preprocessing.newBuilder().setColor("rgb").setResize(10).setCenterCrop(true)
                 .addMean(0f).addMean(0f).addMean(0f).addStd(1f).addStd(1f).addStd(1f).build();
         FloatBuffer out = FloatBuffer.allocate(3 * 6 * 6);
-        ImagePreprocessor.write(encode(image, "png"), pre, 3, 6, 6, out);
+        ImagePreprocessor.write(encode(image, "png"), pre, norm(0f, 1f, 0f, 1f, 0f, 1f), 6, 6, out);
         // Row 0: the crop spans x 7..12 of the 20x10 resized image; its left column is red, its right blue.
         assertEquals(1f, out.get(0), 0.02, "red channel, left edge");
         assertEquals(0f, out.get(2 * 36), 0.02, "blue channel, left edge");
@@ -59,14 +71,14 @@ class ImagePreprocessorTest {
     void anyGrayScaleImageIsScaledToTheInputSize() throws Exception {
         BufferedImage image = new BufferedImage(56, 56, BufferedImage.TYPE_BYTE_GRAY);
         FloatBuffer out = FloatBuffer.allocate(28 * 28);
-        ImagePreprocessor.write(encode(image, "bmp"), Preprocessing.getDefaultInstance(), 1, 28, 28, out);
+        ImagePreprocessor.write(encode(image, "bmp"), Preprocessing.getDefaultInstance(), norm(0f, 1f), 28, 28, out);
         assertEquals(28 * 28, out.position());
     }
 
     @Test
     void bytesThatAreNoImageAreAnInvalidArgument() {
         DistilleryException e = assertThrows(DistilleryException.class, () -> ImagePreprocessor.write(
-                "hello".getBytes(), Preprocessing.getDefaultInstance(), 1, 28, 28, FloatBuffer.allocate(784)));
+                "hello".getBytes(), Preprocessing.getDefaultInstance(), norm(0f, 1f), 28, 28, FloatBuffer.allocate(784)));
         assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, e.kind());
         assertTrue(e.getMessage().contains("could not be decoded"), e.getMessage());
     }
