@@ -78,9 +78,10 @@ public final class DistillationRun implements JobRunner {
                 recipe.getStudent().getName(), network.parameterCount(), recipe.getEpochs(),
                 teacherLogits == null ? "labels only" : String.format("KD T %.2f alpha %.2f",
                         options.temperature(), options.alpha())));
-        TrainingData data = new TrainingData(split.train(), teacherLogits, split.validation(), normalization);
-        try (TrainedStudent student = new StudentTrainer(options)
-                .train(network, data, stats -> context.epoch(progress(stats)), context::cancelled)) {
+        try (StudentData data = new InMemoryStudentData(split.train(), alpha > 0 ? teacherLogits : null,
+                        split.validation(), normalization, dataset.labels().size(), recipe.getSeed());
+                TrainedStudent student = new StudentTrainer(options)
+                        .train(network, data, stats -> context.epoch(progress(stats)), context::cancelled)) {
             byte[] onnx = new OnnxExporter().export(network, student.model().getBlock());
             EpochStats last = student.history().get(student.history().size() - 1);
             ModelInfo card = card(recipe, network, dataset, normalization, context.jobId())

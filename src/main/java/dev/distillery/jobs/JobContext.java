@@ -1,11 +1,18 @@
 package dev.distillery.jobs;
 
 import dev.distillery.v1.EpochProgress;
+import java.nio.file.Path;
 
 /** What a running job can tell its watchers, and ask. */
 public interface JobContext {
 
     String jobId();
+
+    /**
+     * A folder that belongs to this job alone and survives a server restart until the job ends: where a
+     * run keeps its checkpoints. It may not exist yet; the job manager deletes it once the job has ended.
+     */
+    Path workDirectory();
 
     /** A step before or after the epochs: loading data, teacher logits, exporting. */
     void stage(String name, String message);

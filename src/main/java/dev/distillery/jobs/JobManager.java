@@ -67,7 +67,8 @@ public final class JobManager implements AutoCloseable {
     /** Queues a validated recipe and returns the job's id; {@link #watch} then replays its events from the first. */
     public String submit(Recipe recipe) {
         int ahead = (int) jobs.values().stream().filter(j -> !j.terminal()).count();
-        TrackedJob job = TrackedJob.create(UUID.randomUUID().toString(), recipe, this::write);
+        String id = UUID.randomUUID().toString();
+        TrackedJob job = TrackedJob.create(id, recipe, this::write, root.resolve(id));
         jobs.put(job.jobId(), job);
         job.transition(JobState.JOB_STATE_QUEUED,
                 JobEvent.newBuilder().setQueued(Queued.newBuilder().setPosition(ahead)), b -> {});
@@ -172,7 +173,7 @@ public final class JobManager implements AutoCloseable {
                     LOG.warnf("skipping unreadable job record %s: %s", file, e.getMessage());
                     continue;
                 }
-                TrackedJob job = new TrackedJob(builder.build(), this::write);
+                TrackedJob job = new TrackedJob(builder.build(), this::write, root.resolve(builder.getId()));
                 jobs.put(job.jobId(), job);
                 if (!job.terminal()) {
                     fail(job, "the server stopped while this job was " + builder.getState() + "; submit the recipe again");

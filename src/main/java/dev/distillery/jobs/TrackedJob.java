@@ -7,6 +7,7 @@ import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Recipe;
 import dev.distillery.v1.Stage;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -22,21 +23,23 @@ final class TrackedJob implements JobContext {
     private final List<JobEvent> events = new ArrayList<>();
     private final List<Consumer<JobEvent>> watchers = new CopyOnWriteArrayList<>();
     private final Consumer<Job> persist;
+    private final Path workDirectory;
     private volatile boolean cancelRequested;
 
-    TrackedJob(Job job, Consumer<Job> persist) {
+    TrackedJob(Job job, Consumer<Job> persist, Path workDirectory) {
         this.job = job.toBuilder();
         this.persist = persist;
+        this.workDirectory = workDirectory;
     }
 
-    static TrackedJob create(String id, Recipe recipe, Consumer<Job> persist) {
+    static TrackedJob create(String id, Recipe recipe, Consumer<Job> persist, Path workDirectory) {
         Job job = Job.newBuilder()
                 .setId(id)
                 .setState(JobState.JOB_STATE_QUEUED)
                 .setRecipe(recipe)
                 .setCreated(Timestamps.fromMillis(System.currentTimeMillis()))
                 .build();
-        return new TrackedJob(job, persist);
+        return new TrackedJob(job, persist, workDirectory);
     }
 
     synchronized Job snapshot() {
@@ -46,6 +49,11 @@ final class TrackedJob implements JobContext {
     @Override
     public String jobId() {
         return job.getId();
+    }
+
+    @Override
+    public Path workDirectory() {
+        return workDirectory;
     }
 
     synchronized boolean terminal() {

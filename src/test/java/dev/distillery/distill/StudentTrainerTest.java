@@ -82,7 +82,7 @@ class StudentTrainerTest {
 
     @Test
     void theSameSeedRepeatsTheRunExactly() {
-        TrainingData data = data(SPLIT, SyntheticPatches.teacherLogits(SPLIT.train()));
+        StudentData data = data(SPLIT, SyntheticPatches.teacherLogits(SPLIT.train()));
 
         double[] first = losses(train(MLP, options(0.5f, 2, 3), data));
         double[] again = losses(train(MLP, options(0.5f, 2, 3), data));
@@ -143,18 +143,18 @@ class StudentTrainerTest {
         return new TrainingOptions(epochs, 32, 0.01f, 0.01f, 3f, alpha, seed, TrainingDevice.CPU);
     }
 
-    private static TrainingData data(TrainingSplit split, float[] teacherLogits) {
-        return new TrainingData(
-                split.train(), teacherLogits, split.validation(), Normalization.fit(split.train()));
+    private static StudentData data(TrainingSplit split, float[] teacherLogits) {
+        return new InMemoryStudentData(split.train(), teacherLogits, split.validation(),
+                Normalization.fit(split.train()), CLASSES, 7);
     }
 
     /** {@code images} to train and validate on, without a teacher. */
-    private static TrainingData alone(ImageSet images) {
+    private static StudentData alone(ImageSet images) {
         Normalization normalization = new Normalization(new float[] {0.5f}, new float[] {0.25f});
-        return new TrainingData(images, null, images, normalization);
+        return new InMemoryStudentData(images, null, images, normalization, CLASSES, 7);
     }
 
-    private static List<EpochStats> train(Network network, TrainingOptions options, TrainingData data) {
+    private static List<EpochStats> train(Network network, TrainingOptions options, StudentData data) {
         StudentTrainer trainer = new StudentTrainer(options);
         try (TrainedStudent student = trainer.train(network, data, stats -> {}, () -> false)) {
             return student.history();
