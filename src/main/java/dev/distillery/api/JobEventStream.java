@@ -7,8 +7,9 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.function.Consumer;
 
 /**
- * Forwards one job's events to a server stream until the job ends or the client goes away. The
- * client leaving ends the stream, never the job.
+ * Forwards one job's events to a server stream, its history first, until the job ends or the client
+ * goes away. The client leaving ends the stream, never the job. Serves Train after submission and
+ * WatchJob.
  */
 final class JobEventStream implements Consumer<JobEvent> {
 
@@ -20,10 +21,18 @@ final class JobEventStream implements Consumer<JobEvent> {
         this.call = call;
     }
 
+    /** Ends the call with NOT_FOUND or INVALID_ARGUMENT when there is no such job. */
     static void follow(JobManager jobs, String jobId, ServerCallStreamObserver<JobEvent> call) {
         JobEventStream stream = new JobEventStream(call);
         call.setOnCancelHandler(stream::stop);
-        stream.attach(jobs.watch(jobId, stream));
+        JobSubscription watching;
+        try {
+            watching = jobs.watch(jobId, stream);
+        } catch (RuntimeException e) {
+            call.onError(GrpcErrors.toStatus(e));
+            return;
+        }
+        stream.attach(watching);
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.distillery.v1.ListJobsRequest;
 import dev.distillery.v1.ListJobsResponse;
 import dev.distillery.v1.TrainRequest;
 import dev.distillery.v1.TrainingGrpc;
+import dev.distillery.v1.WatchJobRequest;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
@@ -37,6 +38,12 @@ public class TrainingGrpcService extends TrainingGrpc.TrainingImplBase {
             return;
         }
         JobEventStream.follow(jobs, jobId, (ServerCallStreamObserver<JobEvent>) observer);
+    }
+
+    /** The job's events so far, then live ones until it ends; a job restored after a restart replays its record. */
+    @Override
+    public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> observer) {
+        JobEventStream.follow(jobs, request.getJobId(), (ServerCallStreamObserver<JobEvent>) observer);
     }
 
     @Override

@@ -19,6 +19,10 @@ public interface JobContext {
 
     void epoch(EpochProgress progress);
 
-    /** True once CancelJob was called; the job should stop at its next batch. */
+    /**
+     * True once CancelJob was called or the server is shutting down; the job should stop at its next
+     * batch by throwing {@link java.util.concurrent.CancellationException}. After a shutdown the job
+     * runs again on the next start, with the same {@link #workDirectory()}.
+     */
     boolean cancelled();
 }

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -34,18 +35,35 @@ import org.jboss.logging.Logger;
 
 /**
  * The training queue. Jobs run one at a time, in submission order, on one worker thread: training
- * already uses every core, so two at once would only make both slower. Each job's record is kept as
- * {@code <root>/<id>.json} (the JSON form of {@link Job}) and rewritten on every state change, so
- * ListJobs still shows finished jobs after a restart. A job that was queued or running when the
- * server stopped is marked failed on the next start: it has to be submitted again.
+ * already uses every core, so two at once would only make both slower. Every job gets a sequence
+ * number (1, 2, 3, ..., continued after a restart) when it is submitted; it orders the queue and
+ * ListJobs. Each job's record is kept as {@code <root>/<id>.json} (the JSON form of {@link Job}),
+ * rewritten atomically on every state change and every epoch, so ListJobs still shows finished jobs
+ * after a restart. A job's checkpoints live in {@code <root>/<id>/}, deleted once the job has ended.
+ *
+ * <p>Jobs outlive the server. On start, a job whose record says queued or running is queued again,
+ * in its original order: a running one counts a resume and runs again from its last checkpoint.
+ * That covers a crash or {@code kill -9} as well as a clean shutdown, which therefore records
+ * nothing: it stops the running job at its next batch and leaves every record as it was. Jobs that
+ * had ended (succeeded, failed, cancelled by a user) stay as they ended.
  */
 public final class JobManager implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(JobManager.class);
 
+    /**
+     * Oldest first. Sequence numbers are unique; the tie-breaks only order records written before
+     * jobs had them (sequence 0).
+     */
+    private static final Comparator<Job> SUBMISSION_ORDER = Comparator.comparingLong(Job::getSequence)
+            .thenComparing(Job::getCreated, Timestamps.comparator())
+            .thenComparing(Job::getId);
+
     private final Path root;
     private final JobRunner runner;
     private final Map<String, TrackedJob> jobs = new ConcurrentHashMap<>();
+    /** The newest job's sequence number; guarded by {@code this}. */
+    private long lastSequence;
     private volatile boolean closing;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread thread = new Thread(r, "distillery-training");
@@ -64,27 +82,29 @@ public final class JobManager implements AutoCloseable {
         recover();
     }
 
-    /** Queues a validated recipe and returns the job's id; {@link #watch} then replays its events from the first. */
-    public String submit(Recipe recipe) {
+    /**
+     * Queues a validated recipe and returns the job's id; {@link #watch} then replays its events from the
+     * first. Synchronized so that sequence numbers and the queue's order agree.
+     */
+    public synchronized String submit(Recipe recipe) {
         int ahead = (int) jobs.values().stream().filter(j -> !j.terminal()).count();
         String id = UUID.randomUUID().toString();
-        TrackedJob job = TrackedJob.create(id, recipe, this::write, root.resolve(id));
-        jobs.put(job.jobId(), job);
-        job.transition(JobState.JOB_STATE_QUEUED,
-                JobEvent.newBuilder().setQueued(Queued.newBuilder().setPosition(ahead)), b -> {});
+        TrackedJob job = TrackedJob.create(id, ++lastSequence, recipe, this::write, root.resolve(id));
+        jobs.put(id, job);
+        job.transition(JobState.JOB_STATE_QUEUED, queued(ahead), b -> {});
         worker.submit(() -> run(job));
-        return job.jobId();
+        return id;
     }
 
     public Job get(String id) {
         return find(id).snapshot();
     }
 
-    /** Newest first. */
+    /** Newest first, by sequence number. */
     public List<Job> list() {
         return jobs.values().stream()
                 .map(TrackedJob::snapshot)
-                .sorted(Comparator.comparing(Job::getCreated, Timestamps.comparator()).reversed())
+                .sorted(SUBMISSION_ORDER.reversed())
                 .toList();
     }
 
@@ -101,8 +121,8 @@ public final class JobManager implements AutoCloseable {
                 throw DistilleryException.precondition("job %s has already ended (%s)", id, job.snapshot().getState());
             }
             job.requestCancel();
-            if (job.snapshot().getState() == JobState.JOB_STATE_QUEUED) {
-                job.transition(JobState.JOB_STATE_CANCELLED, JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance()), b -> {});
+            if (job.state() == JobState.JOB_STATE_QUEUED) {
+                end(job, JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
             }
         }
         return job.snapshot();
@@ -121,33 +141,62 @@ public final class JobManager implements AutoCloseable {
 
     private void run(TrackedJob job) {
         synchronized (job) {
-            if (job.terminal()) {
-                return; // cancelled while queued
+            if (job.terminal() || closing) {
+                return; // cancelled while queued, or the server is stopping: the record still says queued
             }
-            job.transition(JobState.JOB_STATE_RUNNING, JobEvent.newBuilder().setStage(
-                    Stage.newBuilder().setName("started").setMessage("job started")), b -> {});
+            if (job.state() == JobState.JOB_STATE_QUEUED) {
+                job.transition(JobState.JOB_STATE_RUNNING, JobEvent.newBuilder().setStage(
+                        Stage.newBuilder().setName("started").setMessage("job started")), b -> {});
+            } // else running already: resumed after a restart, which recover() has announced
         }
         try {
             Finished finished = runner.run(job.snapshot().getRecipe(), job);
-            job.transition(JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
+            end(job, JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
                     b -> b.setModel(finished.getModel()));
         } catch (Exception | Error e) {
-            if (closing) {
-                fail(job, "the server shut down while this job was running; submit the recipe again");
-            } else if (e instanceof CancellationException) {
-                job.transition(JobState.JOB_STATE_CANCELLED,
-                        JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance()), b -> {});
+            if (job.cancelRequested() && (e instanceof CancellationException || closing)) {
+                end(job, JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
+            } else if (closing) {
+                LOG.infof("job %s stopped by the shutdown; it resumes on the next start", job.jobId());
+                job.stage("interrupted", "the server is shutting down; the job continues from its last checkpoint "
+                        + "when the server starts again");
             } else {
                 LOG.errorf(e, "job %s failed", job.jobId());
-                fail(job, e instanceof DistilleryException ? e.getMessage()
-                        : e.getClass().getSimpleName() + ": " + e.getMessage());
+                String message = e instanceof DistilleryException ? e.getMessage()
+                        : e.getClass().getSimpleName() + ": " + e.getMessage();
+                end(job, JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
+                        b -> b.setError(message));
             }
         }
     }
 
-    private static void fail(TrackedJob job, String message) {
-        job.transition(JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
-                b -> b.setError(message));
+    /** The job's last transition; its checkpoints go with it. */
+    private static void end(TrackedJob job, JobState state, JobEvent.Builder event, Consumer<Job.Builder> change) {
+        job.transition(state, event, change);
+        deleteWorkDirectory(job);
+    }
+
+    // After the record, so a crash in between leaves a folder (removed on the next start), never a lost result.
+    private static void deleteWorkDirectory(TrackedJob job) {
+        Path directory = job.workDirectory();
+        if (!Files.exists(directory)) {
+            return;
+        }
+        try (Stream<Path> tree = Files.walk(directory)) {
+            for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            LOG.warnf(e, "cannot delete the work folder %s of ended job %s", directory, job.jobId());
+        }
+    }
+
+    private static JobEvent.Builder queued(int ahead) {
+        return JobEvent.newBuilder().setQueued(Queued.newBuilder().setPosition(ahead));
+    }
+
+    private static JobEvent.Builder cancelled() {
+        return JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance());
     }
 
     private void write(Job job) {
@@ -162,8 +211,12 @@ public final class JobManager implements AutoCloseable {
         }
     }
 
-    /** Loads the records of earlier runs; jobs they left unfinished are marked failed. */
+    /**
+     * Loads the records of earlier runs, in submission order, and queues again the jobs they left
+     * unfinished.
+     */
     private void recover() {
+        List<Job> records = new ArrayList<>();
         try (Stream<Path> files = Files.list(root)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".json")).toList()) {
                 Job.Builder builder = Job.newBuilder();
@@ -173,22 +226,44 @@ public final class JobManager implements AutoCloseable {
                     LOG.warnf("skipping unreadable job record %s: %s", file, e.getMessage());
                     continue;
                 }
-                TrackedJob job = new TrackedJob(builder.build(), this::write, root.resolve(builder.getId()));
-                jobs.put(job.jobId(), job);
-                if (!job.terminal()) {
-                    fail(job, "the server stopped while this job was " + builder.getState() + "; submit the recipe again");
-                }
+                records.add(builder.build());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read job records in " + root, e);
         }
+        records.sort(SUBMISSION_ORDER);
+        int ahead = 0;
+        for (Job record : records) {
+            lastSequence = Math.max(lastSequence, record.getSequence());
+            TrackedJob job = TrackedJob.restore(record, this::write, root.resolve(record.getId()));
+            jobs.put(job.jobId(), job);
+            switch (record.getState()) {
+                case JOB_STATE_RUNNING -> job.transition(JobState.JOB_STATE_RUNNING, JobEvent.newBuilder().setStage(
+                        Stage.newBuilder().setName("resumed").setMessage(String.format(
+                                "resumed after a restart (resume %d): the run continues from its last checkpoint",
+                                record.getResumes() + 1))), b -> b.setResumes(b.getResumes() + 1));
+                case JOB_STATE_QUEUED -> job.transition(JobState.JOB_STATE_QUEUED, queued(ahead), b -> {});
+                default -> {
+                    deleteWorkDirectory(job);
+                    continue;
+                }
+            }
+            ahead++;
+            worker.submit(() -> run(job));
+        }
     }
 
+    /**
+     * Stops the running job at its next batch and drops the queue without recording anything: every
+     * unfinished job keeps its queued or running record and resumes on the next start.
+     */
     @Override
     public void close() throws InterruptedException {
         closing = true;
-        jobs.values().forEach(TrackedJob::requestCancel);
+        jobs.values().forEach(TrackedJob::requestStop);
         worker.shutdownNow();
-        worker.awaitTermination(30, TimeUnit.SECONDS);
+        if (!worker.awaitTermination(30, TimeUnit.SECONDS)) {
+            LOG.warn("the running job did not stop within 30 s of the shutdown");
+        }
     }
 }

@@ -1,7 +1,10 @@
 package dev.distillery.jobs;
 
 import com.google.protobuf.util.Timestamps;
+import dev.distillery.v1.Cancelled;
 import dev.distillery.v1.EpochProgress;
+import dev.distillery.v1.Failed;
+import dev.distillery.v1.Finished;
 import dev.distillery.v1.Job;
 import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
@@ -14,8 +17,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * One job's state and event history. Every change goes through {@link #emit}, under the job's lock,
- * so a new watcher gets the whole history and then every later event, none twice and none lost.
+ * One job's state and event history. Every change is recorded and then announced under the job's
+ * lock, so a new watcher gets the whole history and then every later event, none twice and none
+ * lost, and the record on disk is never older than what a watcher has heard.
+ *
+ * <p>The history is kept in memory only. A job read back after a restart gets a history rebuilt
+ * from its record ({@link #restore}): a "restored" stage, one event per recorded epoch and, for an
+ * ended job, its ending (a "finished" event then names the model only: the record keeps no more).
  */
 final class TrackedJob implements JobContext {
 
@@ -25,21 +33,44 @@ final class TrackedJob implements JobContext {
     private final Consumer<Job> persist;
     private final Path workDirectory;
     private volatile boolean cancelRequested;
+    private volatile boolean stopRequested;
 
-    TrackedJob(Job job, Consumer<Job> persist, Path workDirectory) {
+    private TrackedJob(Job job, Consumer<Job> persist, Path workDirectory) {
         this.job = job.toBuilder();
         this.persist = persist;
         this.workDirectory = workDirectory;
     }
 
-    static TrackedJob create(String id, Recipe recipe, Consumer<Job> persist, Path workDirectory) {
+    /** A new job, not yet recorded: the caller's first {@link #transition} records it. */
+    static TrackedJob create(String id, long sequence, Recipe recipe, Consumer<Job> persist, Path workDirectory) {
         Job job = Job.newBuilder()
                 .setId(id)
+                .setSequence(sequence)
                 .setState(JobState.JOB_STATE_QUEUED)
                 .setRecipe(recipe)
                 .setCreated(Timestamps.fromMillis(System.currentTimeMillis()))
                 .build();
         return new TrackedJob(job, persist, workDirectory);
+    }
+
+    /** A job read back from its record after a restart, with a history rebuilt from that record. */
+    static TrackedJob restore(Job record, Consumer<Job> persist, Path workDirectory) {
+        TrackedJob restored = new TrackedJob(record, persist, workDirectory);
+        synchronized (restored) {
+            restored.emit(JobEvent.newBuilder().setStage(Stage.newBuilder().setName("restored").setMessage(String.format(
+                    "the server restarted; events from before it were not kept, so this replays the job's record "
+                            + "(%s, %d epochs)", record.getState(), record.getEpochsCount()))));
+            record.getEpochsList().forEach(epoch -> restored.emit(JobEvent.newBuilder().setEpoch(epoch)));
+            switch (record.getState()) {
+                case JOB_STATE_SUCCEEDED -> restored.emit(JobEvent.newBuilder().setFinished(
+                        Finished.newBuilder().setModel(record.getModel())));
+                case JOB_STATE_FAILED -> restored.emit(JobEvent.newBuilder().setFailed(
+                        Failed.newBuilder().setMessage(record.getError())));
+                case JOB_STATE_CANCELLED -> restored.emit(JobEvent.newBuilder().setCancelled(Cancelled.getDefaultInstance()));
+                default -> { } // still to run: the job manager queues it again and says so
+            }
+        }
+        return restored;
     }
 
     synchronized Job snapshot() {
@@ -56,6 +87,10 @@ final class TrackedJob implements JobContext {
         return workDirectory;
     }
 
+    synchronized JobState state() {
+        return job.getState();
+    }
+
     synchronized boolean terminal() {
         return isTerminal(job.getState());
     }
@@ -67,48 +102,68 @@ final class TrackedJob implements JobContext {
     }
 
     @Override
-    public void stage(String name, String message) {
+    public synchronized void stage(String name, String message) {
         emit(JobEvent.newBuilder().setStage(Stage.newBuilder().setName(name).setMessage(message)));
     }
 
+    /**
+     * Records the epoch and tells the watchers. An epoch run again after a restart (the checkpoint was
+     * older than the record) replaces the one recorded before, and every epoch after it.
+     */
     @Override
-    public void epoch(EpochProgress progress) {
-        synchronized (this) {
-            job.addEpochs(progress);
+    public synchronized void epoch(EpochProgress progress) {
+        List<EpochProgress> recorded = job.getEpochsList();
+        for (int i = 0; i < recorded.size(); i++) {
+            EpochProgress earlier = recorded.get(i);
+            if (earlier.getEpoch() == progress.getEpoch() && earlier.getTrial().equals(progress.getTrial())) {
+                List<EpochProgress> kept = List.copyOf(recorded.subList(0, i));
+                job.clearEpochs().addAllEpochs(kept);
+                break;
+            }
         }
+        job.addEpochs(progress);
+        persist.accept(job.build());
         emit(JobEvent.newBuilder().setEpoch(progress));
     }
 
     @Override
     public boolean cancelled() {
-        return cancelRequested;
+        return cancelRequested || stopRequested;
     }
 
+    /** CancelJob was called: the job ends cancelled. */
     void requestCancel() {
         cancelRequested = true;
     }
 
-    /** Moves to a new state (recording start and end times) and emits the event that says so. */
-    void transition(JobState state, JobEvent.Builder event, Consumer<Job.Builder> change) {
-        synchronized (this) {
-            long now = System.currentTimeMillis();
-            if (state == JobState.JOB_STATE_RUNNING) {
-                job.setStarted(Timestamps.fromMillis(now));
-            }
-            if (isTerminal(state)) {
-                job.setEnded(Timestamps.fromMillis(now));
-            }
-            job.setState(state);
-            change.accept(job);
+    boolean cancelRequested() {
+        return cancelRequested;
+    }
+
+    /** The server is shutting down: the job stops at its next batch and stays resumable. */
+    void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Moves to a state (recording the first start and the end) and emits the event that says so. */
+    synchronized void transition(JobState state, JobEvent.Builder event, Consumer<Job.Builder> change) {
+        long now = System.currentTimeMillis();
+        if (state == JobState.JOB_STATE_RUNNING && !job.hasStarted()) {
+            job.setStarted(Timestamps.fromMillis(now));
         }
+        if (isTerminal(state)) {
+            job.setEnded(Timestamps.fromMillis(now));
+        }
+        job.setState(state);
+        change.accept(job);
         // Recorded before anyone hears of it: a watcher that sees the end can rely on the record.
-        persist.accept(snapshot());
+        persist.accept(job.build());
         emit(event);
     }
 
-    // Delivery happens under the lock so that watch() cannot interleave a replay with a live event.
+    // Callers hold the lock, so that watch() cannot interleave a replay with a live event.
     // Watchers must not block: a gRPC stream observer only buffers.
-    private synchronized void emit(JobEvent.Builder builder) {
+    private void emit(JobEvent.Builder builder) {
         JobEvent event = builder.setJobId(job.getId()).setTime(Timestamps.fromMillis(System.currentTimeMillis())).build();
         events.add(event);
         for (Consumer<JobEvent> watcher : watchers) {

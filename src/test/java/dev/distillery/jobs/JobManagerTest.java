@@ -1,9 +1,11 @@
 package dev.distillery.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.util.JsonFormat;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.EpochProgress;
 import dev.distillery.v1.Finished;
@@ -14,11 +16,14 @@ import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Recipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,8 +34,16 @@ class JobManagerTest {
 
     private static final Recipe RECIPE = Recipe.newBuilder().setOutputModel("m").setEpochs(2).build();
 
+    private static Recipe named(String outputModel) {
+        return RECIPE.toBuilder().setOutputModel(outputModel).build();
+    }
+
+    private static EpochProgress epoch(int epoch) {
+        return EpochProgress.newBuilder().setEpoch(epoch).setEpochs(2).build();
+    }
+
     /** Collects a job's events and lets a test wait for its end. */
-    private static final class Events implements java.util.function.Consumer<JobEvent> {
+    private static final class Events implements Consumer<JobEvent> {
         final List<JobEvent> seen = new CopyOnWriteArrayList<>();
         final CountDownLatch ended = new CountDownLatch(1);
 
@@ -46,27 +59,64 @@ class JobManagerTest {
             assertTrue(ended.await(10, TimeUnit.SECONDS), "job did not end");
             return seen.stream().map(JobEvent::getEventCase).toList();
         }
+
+        JobEvent.EventCase last() throws InterruptedException {
+            List<JobEvent.EventCase> kinds = kinds();
+            return kinds.get(kinds.size() - 1);
+        }
+
+        List<String> stages() {
+            return seen.stream().filter(JobEvent::hasStage).map(e -> e.getStage().getName()).toList();
+        }
+    }
+
+    private static Events follow(JobManager jobs, String id) {
+        Events events = new Events();
+        jobs.watch(id, events);
+        return events;
+    }
+
+    /** The record on disk, as the next start will read it. */
+    private Job record(String id) throws Exception {
+        Job.Builder job = Job.newBuilder();
+        JsonFormat.parser().merge(Files.readString(root.resolve(id + ".json")), job);
+        return job.build();
+    }
+
+    private static List<String> newestFirst(List<String> submitted) {
+        List<String> reversed = new ArrayList<>(submitted);
+        Collections.reverse(reversed);
+        return reversed;
+    }
+
+    /** Runs until the server stops it or a user cancels it, as the trainer does between batches. */
+    private static Finished untilStopped(JobContext context, CountDownLatch running) throws InterruptedException {
+        running.countDown();
+        while (!context.cancelled()) {
+            Thread.sleep(5);
+        }
+        throw new CancellationException();
     }
 
     @Test
     void aJobStreamsItsEventsAndRecordsItsModel() throws Exception {
         JobRunner runner = (recipe, context) -> {
             for (int epoch = 1; epoch <= recipe.getEpochs(); epoch++) {
-                context.epoch(EpochProgress.newBuilder().setEpoch(epoch).setEpochs(recipe.getEpochs()).build());
+                context.epoch(epoch(epoch));
             }
             return Finished.newBuilder().setModel(ModelRef.newBuilder().setName("m").setVersion(1)).build();
         };
         try (JobManager jobs = new JobManager(root, runner)) {
             String id = jobs.submit(RECIPE);
-            Events events = new Events();
-            jobs.watch(id, events);
+            Events events = follow(jobs, id);
             assertEquals(List.of(JobEvent.EventCase.QUEUED, JobEvent.EventCase.STAGE, JobEvent.EventCase.EPOCH,
                     JobEvent.EventCase.EPOCH, JobEvent.EventCase.FINISHED), events.kinds());
             Job job = jobs.get(id);
             assertEquals(JobState.JOB_STATE_SUCCEEDED, job.getState());
+            assertEquals(1, job.getSequence());
             assertEquals(2, job.getEpochsCount());
             assertEquals("m", job.getModel().getName());
-            assertTrue(Files.readString(root.resolve(id + ".json")).contains("JOB_STATE_SUCCEEDED"));
+            assertEquals(job, record(id));
         }
     }
 
@@ -79,36 +129,53 @@ class JobManagerTest {
             return Finished.getDefaultInstance();
         };
         try (JobManager jobs = new JobManager(root, runner)) {
-            String bad = jobs.submit(RECIPE.toBuilder().setOutputModel("bad").build());
+            String bad = jobs.submit(named("bad"));
             String good = jobs.submit(RECIPE);
-            Events badEvents = new Events();
-            Events goodEvents = new Events();
-            jobs.watch(bad, badEvents);
-            jobs.watch(good, goodEvents);
-            assertEquals(JobEvent.EventCase.FAILED, badEvents.kinds().get(badEvents.seen.size() - 1));
-            assertEquals(JobEvent.EventCase.FINISHED, goodEvents.kinds().get(goodEvents.seen.size() - 1));
+            Events badEvents = follow(jobs, bad);
+            Events goodEvents = follow(jobs, good);
+            assertEquals(JobEvent.EventCase.FAILED, badEvents.last());
+            assertEquals(JobEvent.EventCase.FINISHED, goodEvents.last());
             assertEquals("teacher went away", jobs.get(bad).getError());
             assertEquals(List.of(good, bad), jobs.list().stream().map(Job::getId).toList(), "newest first");
         }
     }
 
     @Test
+    void jobsSubmittedInTheSameMillisecondAreListedInSubmissionOrder() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        JobRunner runner = (recipe, context) -> {
+            release.await();
+            ran.add(context.jobId());
+            return Finished.getDefaultInstance();
+        };
+        List<String> submitted = new ArrayList<>();
+        try (JobManager jobs = new JobManager(root, runner)) {
+            for (int i = 0; i < 50; i++) {
+                submitted.add(jobs.submit(RECIPE));
+            }
+            assertEquals(newestFirst(submitted), jobs.list().stream().map(Job::getId).toList());
+            assertEquals(50, jobs.get(submitted.get(49)).getSequence());
+            release.countDown();
+            follow(jobs, submitted.get(49)).kinds();
+            assertEquals(submitted, ran, "the queue runs in submission order");
+        }
+        try (JobManager restarted = new JobManager(root, (recipe, context) -> Finished.getDefaultInstance())) {
+            assertEquals(newestFirst(submitted), restarted.list().stream().map(Job::getId).toList(), "records keep the order");
+            String next = restarted.submit(RECIPE);
+            assertEquals(51, restarted.get(next).getSequence(), "numbering goes on after a restart");
+            assertEquals(next, restarted.list().get(0).getId());
+        }
+    }
+
+    @Test
     void cancellingARunningJobStopsIt() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        JobRunner runner = (recipe, context) -> {
-            running.countDown();
-            while (!context.cancelled()) {
-                Thread.sleep(5);
-            }
-            throw new CancellationException();
-        };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = new JobManager(root, (recipe, context) -> untilStopped(context, running))) {
             String id = jobs.submit(RECIPE);
             assertTrue(running.await(10, TimeUnit.SECONDS));
             jobs.cancel(id);
-            Events events = new Events();
-            jobs.watch(id, events);
-            assertEquals(JobEvent.EventCase.CANCELLED, events.kinds().get(events.seen.size() - 1));
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(jobs, id).last());
             assertEquals(JobState.JOB_STATE_CANCELLED, jobs.get(id).getState());
             DistilleryException again = assertThrows(DistilleryException.class, () -> jobs.cancel(id));
             assertEquals(DistilleryException.Kind.FAILED_PRECONDITION, again.kind());
@@ -116,52 +183,157 @@ class JobManagerTest {
     }
 
     @Test
-    void aJobRunningAtShutdownIsRecordedAsFailedNotCancelled() throws Exception {
-        CountDownLatch running = new CountDownLatch(1);
-        JobManager jobs = new JobManager(root, (recipe, context) -> {
-            running.countDown();
-            while (!context.cancelled()) {
-                Thread.sleep(5);
-            }
-            throw new CancellationException();
-        });
-        String id = jobs.submit(RECIPE);
-        assertTrue(running.await(10, TimeUnit.SECONDS));
-        jobs.close();
-        Job job = jobs.get(id);
-        assertEquals(JobState.JOB_STATE_FAILED, job.getState());
-        assertTrue(job.getError().contains("shut down"), job.getError());
-        assertTrue(Files.readString(root.resolve(id + ".json")).contains("JOB_STATE_FAILED"));
-    }
-
-    @Test
     void unknownJobsAreNotFound() throws Exception {
         try (JobManager jobs = new JobManager(root, (r, c) -> Finished.getDefaultInstance())) {
             assertEquals(DistilleryException.Kind.NOT_FOUND,
                     assertThrows(DistilleryException.class, () -> jobs.get("nope")).kind());
+            assertEquals(DistilleryException.Kind.NOT_FOUND,
+                    assertThrows(DistilleryException.class, () -> jobs.watch("nope", e -> {})).kind());
             assertEquals(DistilleryException.Kind.INVALID_ARGUMENT,
                     assertThrows(DistilleryException.class, () -> jobs.cancel("")).kind());
         }
     }
 
     @Test
-    void aJobInterruptedByARestartIsMarkedFailed() throws Exception {
-        CountDownLatch running = new CountDownLatch(1);
-        String id;
-        JobManager first = new JobManager(root, (recipe, context) -> {
-            running.countDown();
-            new CountDownLatch(1).await();
-            return Finished.getDefaultInstance();
+    void theWorkFolderIsDeletedWhenAJobEndsHoweverItEnds() throws Exception {
+        CountDownLatch cancellable = new CountDownLatch(1);
+        JobRunner runner = (recipe, context) -> {
+            Files.createDirectories(context.workDirectory());
+            Files.writeString(context.workDirectory().resolve("checkpoint"), "epoch 1");
+            return switch (recipe.getOutputModel()) {
+                case "bad" -> throw new IllegalStateException("disk full");
+                case "cancelled" -> untilStopped(context, cancellable);
+                default -> Finished.getDefaultInstance();
+            };
+        };
+        try (JobManager jobs = new JobManager(root, runner)) {
+            String good = jobs.submit(named("good"));
+            String bad = jobs.submit(named("bad"));
+            String cancelled = jobs.submit(named("cancelled"));
+            assertTrue(cancellable.await(10, TimeUnit.SECONDS));
+            assertTrue(Files.exists(root.resolve(cancelled).resolve("checkpoint")), "the running job's folder exists");
+            jobs.cancel(cancelled);
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(jobs, cancelled).last());
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, good).last());
+            assertEquals(JobEvent.EventCase.FAILED, follow(jobs, bad).last());
+            for (String id : List.of(good, bad, cancelled)) {
+                assertFalse(Files.exists(root.resolve(id)), "work folder of " + jobs.get(id).getState());
+                assertTrue(Files.exists(root.resolve(id + ".json")), "the record stays");
+            }
+        }
+    }
+
+    /**
+     * A crash (the first manager is never closed) leaves one running job with a checkpoint, two queued
+     * jobs and three ended ones. The next start runs the unfinished ones again, in their order, the
+     * running one first, with its checkpoint; the ended ones stay as they were.
+     */
+    @Test
+    void afterACrashUnfinishedJobsRunAgainInOrderAndEndedOnesStay() throws Exception {
+        CountDownLatch crashed = new CountDownLatch(1);
+        JobManager first = new JobManager(root, (recipe, context) -> switch (recipe.getOutputModel()) {
+            case "bad" -> throw DistilleryException.invalid("teacher went away");
+            case "running" -> {
+                context.epoch(epoch(1));
+                Files.createDirectories(context.workDirectory());
+                Files.writeString(context.workDirectory().resolve("checkpoint"), "after epoch 1");
+                crashed.countDown();
+                yield untilStopped(context, new CountDownLatch(1));
+            }
+            default -> Finished.getDefaultInstance();
         });
-        id = first.submit(RECIPE);
-        assertTrue(running.await(10, TimeUnit.SECONDS));
-        // Simulate a crash: the record on disk still says RUNNING.
-        assertTrue(Files.readString(root.resolve(id + ".json")).contains("JOB_STATE_RUNNING"));
-        try (JobManager second = new JobManager(root, (r, c) -> Finished.getDefaultInstance())) {
-            Job job = second.get(id);
-            assertEquals(JobState.JOB_STATE_FAILED, job.getState());
-            assertTrue(job.getError().contains("submit the recipe again"), job.getError());
+        String good = first.submit(named("good"));
+        String bad = first.submit(named("bad"));
+        String running = first.submit(named("running"));
+        String queued1 = first.submit(named("queued1"));
+        String cancelled = first.submit(named("cancelled"));
+        String queued2 = first.submit(named("queued2"));
+        first.cancel(cancelled);
+        assertTrue(crashed.await(10, TimeUnit.SECONDS));
+        assertEquals(JobState.JOB_STATE_RUNNING, record(running).getState());
+        assertEquals(1, record(running).getEpochsCount(), "every epoch is recorded as it ends");
+
+        List<String> ran = new CopyOnWriteArrayList<>();
+        List<Boolean> foundCheckpoint = new CopyOnWriteArrayList<>();
+        try (JobManager second = new JobManager(root, (recipe, context) -> {
+            ran.add(context.jobId());
+            foundCheckpoint.add(Files.exists(context.workDirectory().resolve("checkpoint")));
+            if (recipe.getOutputModel().equals("running")) {
+                context.epoch(epoch(1)); // run again: the checkpoint may be older than the record
+                context.epoch(epoch(2));
+            }
+            return Finished.getDefaultInstance();
+        })) {
+            Events resumed = follow(second, running);
+            assertEquals(JobEvent.EventCase.FINISHED, follow(second, queued2).last());
+            assertEquals(List.of(running, queued1, queued2), ran);
+            assertEquals(List.of(true, false, false), foundCheckpoint);
+
+            Job job = second.get(running);
+            assertEquals(JobState.JOB_STATE_SUCCEEDED, job.getState());
+            assertEquals(1, job.getResumes());
+            assertEquals(List.of(1, 2), job.getEpochsList().stream().map(EpochProgress::getEpoch).toList(),
+                    "an epoch run again replaces the recorded one");
+            assertEquals(List.of("restored", "resumed"), resumed.stages());
+            assertTrue(resumed.seen.stream().anyMatch(e -> e.getStage().getMessage().startsWith("resumed after a restart")));
+            assertEquals(List.of(JobEvent.EventCase.STAGE, JobEvent.EventCase.EPOCH, JobEvent.EventCase.STAGE,
+                    JobEvent.EventCase.EPOCH, JobEvent.EventCase.EPOCH, JobEvent.EventCase.FINISHED), resumed.kinds());
+            assertFalse(Files.exists(root.resolve(running)), "the checkpoint goes once the job has ended");
+            assertEquals(0, second.get(queued1).getResumes(), "a queued job had not started: nothing resumed");
+
+            assertEquals(JobState.JOB_STATE_SUCCEEDED, second.get(good).getState());
+            assertEquals(JobState.JOB_STATE_FAILED, second.get(bad).getState());
+            assertEquals("teacher went away", second.get(bad).getError());
+            assertEquals(JobState.JOB_STATE_CANCELLED, second.get(cancelled).getState());
+            assertEquals(List.of(queued2, cancelled, queued1, running, bad, good),
+                    second.list().stream().map(Job::getId).toList());
         }
         first.close();
+    }
+
+    @Test
+    void aCleanShutdownLeavesTheRunningJobResumable() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        String interrupted = first.submit(named("interrupted"));
+        String waiting = first.submit(named("waiting"));
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        Events events = follow(first, interrupted);
+        first.close();
+        assertEquals("interrupted", events.stages().get(events.stages().size() - 1), "watchers hear why it stopped");
+        assertEquals(JobState.JOB_STATE_RUNNING, record(interrupted).getState());
+        assertEquals(JobState.JOB_STATE_QUEUED, record(waiting).getState());
+
+        List<String> ran = new CopyOnWriteArrayList<>();
+        try (JobManager second = new JobManager(root, (recipe, context) -> {
+            ran.add(context.jobId());
+            return Finished.getDefaultInstance();
+        })) {
+            assertEquals(JobEvent.EventCase.FINISHED, follow(second, waiting).last());
+            assertEquals(List.of(interrupted, waiting), ran);
+            assertEquals(1, second.get(interrupted).getResumes());
+            assertEquals(JobState.JOB_STATE_SUCCEEDED, second.get(interrupted).getState());
+        }
+    }
+
+    @Test
+    void aJobCancelledByItsUserStaysCancelledThroughAShutdown() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        String id = first.submit(RECIPE);
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        first.cancel(id);
+        first.close();
+        assertEquals(JobState.JOB_STATE_CANCELLED, record(id).getState());
+        List<String> ran = new CopyOnWriteArrayList<>();
+        try (JobManager second = new JobManager(root, (recipe, context) -> {
+            ran.add(context.jobId());
+            return Finished.getDefaultInstance();
+        })) {
+            assertEquals(JobState.JOB_STATE_CANCELLED, second.get(id).getState());
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(second, id).last());
+            assertEquals(0, second.get(id).getResumes());
+        }
+        assertEquals(List.of(), ran);
     }
 }
