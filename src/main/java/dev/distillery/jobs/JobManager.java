@@ -122,7 +122,7 @@ public final class JobManager implements AutoCloseable {
             }
             job.requestCancel();
             if (job.state() == JobState.JOB_STATE_QUEUED) {
-                end(job, JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
+                job.transition(JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
             }
         }
         return job.snapshot();
@@ -151,11 +151,11 @@ public final class JobManager implements AutoCloseable {
         }
         try {
             Finished finished = runner.run(job.snapshot().getRecipe(), job);
-            end(job, JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
+            job.transition(JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
                     b -> b.setModel(finished.getModel()));
         } catch (Exception | Error e) {
             if (job.cancelRequested() && (e instanceof CancellationException || closing)) {
-                end(job, JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
+                job.transition(JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
             } else if (closing) {
                 LOG.infof("job %s stopped by the shutdown; it resumes on the next start", job.jobId());
                 job.stage("interrupted", "the server is shutting down; the job continues from its last checkpoint "
@@ -164,30 +164,9 @@ public final class JobManager implements AutoCloseable {
                 LOG.errorf(e, "job %s failed", job.jobId());
                 String message = e instanceof DistilleryException ? e.getMessage()
                         : e.getClass().getSimpleName() + ": " + e.getMessage();
-                end(job, JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
+                job.transition(JobState.JOB_STATE_FAILED, JobEvent.newBuilder().setFailed(Failed.newBuilder().setMessage(message)),
                         b -> b.setError(message));
             }
-        }
-    }
-
-    /** The job's last transition; its checkpoints go with it. */
-    private static void end(TrackedJob job, JobState state, JobEvent.Builder event, Consumer<Job.Builder> change) {
-        job.transition(state, event, change);
-        deleteWorkDirectory(job);
-    }
-
-    // After the record, so a crash in between leaves a folder (removed on the next start), never a lost result.
-    private static void deleteWorkDirectory(TrackedJob job) {
-        Path directory = job.workDirectory();
-        if (!Files.exists(directory)) {
-            return;
-        }
-        try (Stream<Path> tree = Files.walk(directory)) {
-            for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(path);
-            }
-        } catch (IOException e) {
-            LOG.warnf(e, "cannot delete the work folder %s of ended job %s", directory, job.jobId());
         }
     }
 
@@ -244,7 +223,7 @@ public final class JobManager implements AutoCloseable {
                                 record.getResumes() + 1))), b -> b.setResumes(b.getResumes() + 1));
                 case JOB_STATE_QUEUED -> job.transition(JobState.JOB_STATE_QUEUED, queued(ahead), b -> {});
                 default -> {
-                    deleteWorkDirectory(job);
+                    job.deleteWorkDirectory(); // left behind if the server stopped right after the job ended
                     continue;
                 }
             }
@@ -255,13 +234,14 @@ public final class JobManager implements AutoCloseable {
 
     /**
      * Stops the running job at its next batch and drops the queue without recording anything: every
-     * unfinished job keeps its queued or running record and resumes on the next start.
+     * unfinished job keeps its queued or running record and resumes on the next start. The worker is
+     * not interrupted, so that a checkpoint or a model being written is finished, not cut short.
      */
     @Override
     public void close() throws InterruptedException {
         closing = true;
         jobs.values().forEach(TrackedJob::requestStop);
-        worker.shutdownNow();
+        worker.shutdown(); // the queued jobs' turns come and return at once
         if (!worker.awaitTermination(30, TimeUnit.SECONDS)) {
             LOG.warn("the running job did not stop within 30 s of the shutdown");
         }

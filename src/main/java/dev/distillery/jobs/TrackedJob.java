@@ -10,11 +10,16 @@ import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Recipe;
 import dev.distillery.v1.Stage;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
 
 /**
  * One job's state and event history. Every change is recorded and then announced under the job's
@@ -26,6 +31,8 @@ import java.util.function.Consumer;
  * ended job, its ending (a "finished" event then names the model only: the record keeps no more).
  */
 final class TrackedJob implements JobContext {
+
+    private static final Logger LOG = Logger.getLogger(TrackedJob.class);
 
     private final Job.Builder job;
     private final List<JobEvent> events = new ArrayList<>();
@@ -156,9 +163,28 @@ final class TrackedJob implements JobContext {
         }
         job.setState(state);
         change.accept(job);
-        // Recorded before anyone hears of it: a watcher that sees the end can rely on the record.
+        // Recorded before anyone hears of it: a watcher that sees the end can rely on the record, and on
+        // the work folder being gone. Deleted after the record, so a crash in between leaves a folder
+        // (removed on the next start), never a job that runs twice.
         persist.accept(job.build());
+        if (isTerminal(state)) {
+            deleteWorkDirectory();
+        }
         emit(event);
+    }
+
+    /** Deletes the work folder and everything in it; the job has ended, so its checkpoints are of no more use. */
+    void deleteWorkDirectory() {
+        if (!Files.exists(workDirectory)) {
+            return;
+        }
+        try (Stream<Path> tree = Files.walk(workDirectory)) {
+            for (Path path : tree.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        } catch (IOException e) {
+            LOG.warnf(e, "cannot delete the work folder %s of ended job %s", workDirectory, job.getId());
+        }
     }
 
     // Callers hold the lock, so that watch() cannot interleave a replay with a live event.
