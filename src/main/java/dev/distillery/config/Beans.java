@@ -6,7 +6,9 @@ import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.model.ArchitectureCatalogue;
+import dev.distillery.serve.ModelRepository;
 import dev.distillery.serve.ModelSessions;
+import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
 import dev.distillery.store.ModelStore;
@@ -87,6 +89,13 @@ public class Beans {
             ArchitectureCatalogue catalogue) {
         return new JobManager(config.jobs().root(),
                 new DistillationRun(datasets, store, sessions, catalogue, config.training().device()));
+    }
+
+    @Produces
+    @Singleton
+    ModelRepository repository(ModelStore store, ModelSessions sessions, OnnxRuntime runtime, JobManager jobs,
+            DistilleryConfig config) {
+        return new ModelRepository(store, sessions, new OnnxModelCheck(runtime, config.store().maxUploadBytes()), jobs);
     }
 
     void close(@Disposes JobManager jobs) throws InterruptedException {

@@ -24,6 +24,10 @@ public interface DistilleryConfig {
     interface Store {
         /** Root of the model repository. */
         Path root();
+
+        /** Largest ONNX file UploadModel accepts, in bytes. */
+        @WithDefault("536870912")
+        long maxUploadBytes();
     }
 
     interface Jobs {

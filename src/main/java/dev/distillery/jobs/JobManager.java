@@ -108,6 +108,18 @@ public final class JobManager implements AutoCloseable {
                 .toList();
     }
 
+    /** Ids of the queued and running jobs whose recipe names {@code modelName} as its teacher or its output_model. */
+    public List<String> jobsUsing(String modelName) {
+        return jobs.values().stream()
+                .filter(job -> !job.terminal())
+                .map(TrackedJob::snapshot)
+                .filter(job -> job.getRecipe().getOutputModel().equals(modelName)
+                        || job.getRecipe().hasTeacher() && job.getRecipe().getTeacher().getName().equals(modelName))
+                .map(Job::getId)
+                .sorted()
+                .toList();
+    }
+
     /** Follows a job: its history first, then live events until it ends. */
     public JobSubscription watch(String id, Consumer<JobEvent> watcher) {
         return find(id).watch(watcher);

@@ -1,8 +1,10 @@
 package dev.distillery.serve;
 
+import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import dev.distillery.data.Normalization;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.ModelInfo;
@@ -13,11 +15,15 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * One model version with an open ONNX Runtime session. Sessions are safe for concurrent runs. Input
  * goes in through a direct, native-order buffer: ORT then reads it in place instead of copying a
- * Java array (DESIGN §5).
+ * Java array (DESIGN §5). A model whose input fixes the batch dimension at 1 (an uploaded one may) is
+ * run one image at a time. Closing waits for runs in flight, so a deleted model is never freed under
+ * a running request; later runs are refused.
  */
 public final class LoadedModel implements AutoCloseable {
 
@@ -30,12 +36,18 @@ public final class LoadedModel implements AutoCloseable {
     private final int width;
     private final int classes;
     private final Normalization normalization;
+    private final boolean oneImagePerRun;
+    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
 
     LoadedModel(OnnxRuntime runtime, OrtSession session, ModelInfo info) throws OrtException {
         this.runtime = runtime;
         this.session = session;
         this.info = info;
-        this.inputName = session.getInputNames().iterator().next();
+        NodeInfo input = session.getInputInfo().values().iterator().next();
+        this.inputName = input.getName();
+        this.oneImagePerRun = input.getInfo() instanceof TensorInfo tensor && tensor.getShape().length > 0
+                && tensor.getShape()[0] == 1;
         if (info.getInputShapeCount() != 3) {
             throw DistilleryException.precondition(
                     "model %s/%d: model.json input_shape must be [channels, height, width], got %s",
@@ -103,6 +115,27 @@ public final class LoadedModel implements AutoCloseable {
     /** Runs the model on {@code batch} preprocessed inputs (NCHW) and returns their logits, row-major. */
     public float[] logits(FloatBuffer input, int batch) {
         input.rewind();
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw DistilleryException.notFound("model %s/%d has been deleted; ListModels shows what is left",
+                        info.getName(), info.getVersion());
+            }
+            if (!oneImagePerRun || batch == 1) {
+                return run(input, batch);
+            }
+            float[] flat = new float[batch * classes];
+            for (int i = 0; i < batch; i++) {
+                FloatBuffer image = input.position(i * imageSize()).slice().limit(imageSize());
+                System.arraycopy(run(image, 1), 0, flat, i * classes, classes);
+            }
+            return flat;
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private float[] run(FloatBuffer input, int batch) {
         long[] shape = {batch, channels, height, width};
         try (OnnxTensor tensor = OnnxTensor.createTensor(runtime.environment(), input, shape);
                 OrtSession.Result result = session.run(Map.of(inputName, tensor))) {
@@ -122,8 +155,17 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
+    /** Waits for runs in flight, then frees the session; later runs are refused. */
     @Override
     public void close() throws OrtException {
-        session.close();
+        lifecycle.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                session.close();
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
     }
 }

@@ -5,6 +5,8 @@ import dev.distillery.error.DistilleryException;
 import dev.distillery.store.ModelStore;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
+import java.nio.file.Files;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
@@ -12,7 +14,13 @@ import org.jboss.logging.Logger;
 /**
  * Open ONNX Runtime sessions, one per model version, opened on first use. "Newest version" is
  * resolved from memory; {@link #publish} loads and warms a new version before requests for the
- * newest version move to it, so no request waits for a load.
+ * newest version move to it, so no request waits for a load. {@link #forget} closes the sessions of
+ * deleted versions and drops the remembered newest version, which the store then resolves afresh.
+ *
+ * <p>A load can race a delete: it may open a version whose folder is renamed away a moment later.
+ * So a session is kept, and a newest version remembered, only after checking under this object's
+ * lock that its file is still there; {@link #forget} takes the same lock after the store has removed
+ * the files, so whichever comes second sees the other's work.
  */
 public final class ModelSessions implements AutoCloseable {
 
@@ -37,17 +45,39 @@ public final class ModelSessions implements AutoCloseable {
         }
         // Not loaded yet, or the newest version not known yet: the store resolves it and checks it exists.
         ModelInfo info = store.get(ref.toBuilder().setVersion(version).build());
-        if (ref.getVersion() == 0) {
-            newest.merge(info.getName(), info.getVersion(), Math::max);
-        }
-        return load(info);
+        return open(info, ref.getVersion() == 0);
     }
 
     /** Loads a freshly stored version, warms it with one run, then makes it the newest. */
     public LoadedModel publish(ModelInfo info) {
         LoadedModel model = load(info);
         model.logits(model.newInputBuffer(1), 1);
-        newest.merge(info.getName(), info.getVersion(), Math::max);
+        return open(info, true);
+    }
+
+    /** Closes the sessions of deleted versions of a model and forgets which of its versions is the newest. */
+    public void forget(String name, List<Long> versions) {
+        synchronized (this) {
+            newest.remove(name);
+            for (long version : versions) {
+                close(loaded.remove(key(name, version)));
+            }
+        }
+    }
+
+    /** Loads {@code info} and keeps it, and remembers it as the newest when asked, if it still exists. */
+    private LoadedModel open(ModelInfo info, boolean isNewest) {
+        LoadedModel model = load(info);
+        synchronized (this) {
+            if (!Files.isRegularFile(store.modelFile(info.getName(), info.getVersion()))) {
+                close(loaded.remove(key(info.getName(), info.getVersion())));
+                throw DistilleryException.notFound("model %s/%d was deleted while it was being loaded",
+                        info.getName(), info.getVersion());
+            }
+            if (isNewest) {
+                newest.merge(info.getName(), info.getVersion(), Math::max);
+            }
+        }
         return model;
     }
 
@@ -67,15 +97,20 @@ public final class ModelSessions implements AutoCloseable {
         return name + "/" + version;
     }
 
+    private static void close(LoadedModel model) {
+        if (model == null) {
+            return;
+        }
+        try {
+            model.close();
+        } catch (OrtException e) {
+            LOG.warnf("closing %s: %s", model.ref(), e.getMessage());
+        }
+    }
+
     @Override
     public void close() {
-        for (LoadedModel model : loaded.values()) {
-            try {
-                model.close();
-            } catch (OrtException e) {
-                LOG.warnf("closing %s: %s", model.ref(), e.getMessage());
-            }
-        }
+        loaded.values().forEach(ModelSessions::close);
         loaded.clear();
     }
 }

@@ -91,4 +91,64 @@ class ModelStoreTest {
         assertEquals(3, store.add("m", new byte[] {3}, card(3)).getVersion(), "the half-written folder is left alone");
         assertEquals(List.of(1L, 3L), store.get(ref("m", 0)).getVersionsList());
     }
+
+    @Test
+    void anUploadedFileIsMovedInNotCopied() throws Exception {
+        ModelStore store = new ModelStore(root);
+        Path staged = store.newStagingFile();
+        Files.write(staged, new byte[] {1, 2, 3});
+        assertTrue(store.list().isEmpty(), "a staging file is not a model");
+
+        ModelInfo stored = store.add("uploaded", staged, card(7));
+
+        assertFalse(Files.exists(staged), "the store took the file");
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(root.resolve("uploaded/1/model.onnx")));
+        assertEquals("039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81", stored.getSha256());
+        assertEquals(stored, store.get(ref("uploaded", 1)));
+    }
+
+    @Test
+    void aFailedAddLeavesNoFileBehind() throws Exception {
+        ModelStore store = new ModelStore(root);
+        Path staged = store.newStagingFile();
+        assertThrows(DistilleryException.class, () -> store.add("../evil", staged, card(1)));
+        assertFalse(Files.exists(staged));
+        try (var entries = Files.list(root)) {
+            assertEquals(0, entries.count());
+        }
+    }
+
+    @Test
+    void deletedVersionsAreGoneAndTheirNumbersAreNeverReused() throws Exception {
+        ModelStore store = new ModelStore(root);
+        for (int i = 1; i <= 3; i++) {
+            store.add("m", new byte[] {(byte) i}, card(i));
+        }
+        assertEquals(List.of(3L), store.delete(ref("m", 3)));
+        assertEquals(List.of(1L, 2L), store.get(ref("m", 0)).getVersionsList());
+        assertEquals(4, store.add("m", new byte[] {4}, card(4)).getVersion());
+
+        assertEquals(List.of(1L, 2L, 4L), store.delete(ref("m", 0)));
+        DistilleryException gone = assertThrows(DistilleryException.class, () -> store.get(ref("m", 0)));
+        assertEquals(DistilleryException.Kind.NOT_FOUND, gone.kind());
+        assertTrue(gone.getMessage().contains("known models: []"), gone.getMessage());
+        assertTrue(store.list().isEmpty());
+        assertEquals(5, store.add("m", new byte[] {5}, card(5)).getVersion());
+        try (var entries = Files.list(root)) {
+            assertEquals(List.of("m"), entries.map(p -> p.getFileName().toString()).toList(), "nothing left over");
+        }
+    }
+
+    @Test
+    void deletingWhatIsNotThereIsNotFound() {
+        ModelStore store = new ModelStore(root);
+        store.add("m", new byte[] {1}, card(1));
+        assertEquals(DistilleryException.Kind.NOT_FOUND,
+                assertThrows(DistilleryException.class, () -> store.delete(ref("other", 0))).kind());
+        assertEquals(DistilleryException.Kind.NOT_FOUND,
+                assertThrows(DistilleryException.class, () -> store.delete(ref("m", 2))).kind());
+        assertEquals(DistilleryException.Kind.INVALID_ARGUMENT,
+                assertThrows(DistilleryException.class, () -> store.delete(ref("../m", 0))).kind());
+        assertEquals(List.of(1L), store.get(ref("m", 0)).getVersionsList());
+    }
 }

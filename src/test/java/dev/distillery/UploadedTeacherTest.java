@@ -1,0 +1,204 @@
+package dev.distillery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.FloatValue;
+import dev.distillery.data.Datasets;
+import dev.distillery.data.ImageSet;
+import dev.distillery.v1.Architecture;
+import dev.distillery.v1.ConvStage;
+import dev.distillery.v1.DataSpec;
+import dev.distillery.v1.EvaluateRequest;
+import dev.distillery.v1.EvaluationGrpc;
+import dev.distillery.v1.GetModelRequest;
+import dev.distillery.v1.Input;
+import dev.distillery.v1.JobEvent;
+import dev.distillery.v1.ModelInfo;
+import dev.distillery.v1.ModelRef;
+import dev.distillery.v1.ModelsGrpc;
+import dev.distillery.v1.PredictRequest;
+import dev.distillery.v1.PredictResponse;
+import dev.distillery.v1.PredictionGrpc;
+import dev.distillery.v1.Preprocessing;
+import dev.distillery.v1.Recipe;
+import dev.distillery.v1.TrainRequest;
+import dev.distillery.v1.TrainingGrpc;
+import dev.distillery.v1.UploadHeader;
+import dev.distillery.v1.UploadModelRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A teacher from anywhere: a CNN trained and exported by PyTorch ({@code
+ * src/test/resources/fixtures/make_pytorch_teacher.py}) is uploaded over gRPC, served as PyTorch
+ * scored it, and a small student is distilled from it on Fashion-MNIST.
+ */
+@QuarkusTest
+class UploadedTeacherTest {
+
+    private static final int CHUNK = 32 << 10;
+    private static final int AGREEMENT_IMAGES = 200;
+
+    @TestHTTPResource("/")
+    URL server;
+
+    @Inject
+    Datasets datasets;
+
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void connect() {
+        channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+    }
+
+    @AfterEach
+    void disconnect() {
+        channel.shutdownNow();
+    }
+
+    @Test
+    void aPyTorchTeacherIsUploadedAndDistilled() throws Exception {
+        byte[] onnx = resource("/fixtures/pytorch_teacher.onnx");
+        JsonNode made = new ObjectMapper().readTree(resource("/fixtures/pytorch_teacher.json"));
+        UploadHeader header = UploadHeader.newBuilder()
+                .setName("pytorch-teacher")
+                .addAllLabels(datasets.get("fashion-mnist").labels())
+                .setPreprocessing(Preprocessing.newBuilder()
+                        .addMean((float) made.get("mean").asDouble()).addStd((float) made.get("std").asDouble()))
+                .putMetrics("test_accuracy", made.get("test_accuracy").asDouble())
+                .build();
+        ModelInfo uploaded = upload(header, onnx);
+        ModelRef teacher = ModelRef.newBuilder().setName(uploaded.getName()).setVersion(uploaded.getVersion()).build();
+        assertEquals(made.get("parameters").asLong(), uploaded.getParameters());
+
+        // Served as PyTorch scored it: the same accuracy on the same images, give or take a near tie.
+        double served = EvaluationGrpc.newBlockingStub(channel).evaluate(EvaluateRequest.newBuilder()
+                .addModels(teacher).setDataset("fashion-mnist").setLimit(1000).setLatencySamples(5).build())
+                .getResults(0).getTop1Accuracy();
+        assertEquals(made.get("test_accuracy_first_1000").asDouble(), served, 0.01,
+                "the uploaded teacher's accuracy through the server, against PyTorch's on the same 1,000 images");
+
+        Recipe recipe = Recipe.newBuilder()
+                .setOutputModel("pytorch-student")
+                .setTeacher(ModelRef.newBuilder().setName(teacher.getName()))
+                .setStudent(Architecture.newBuilder().setName("cnn")
+                        .addStages(ConvStage.newBuilder().addChannels(8)).setBatchNorm(true).addHidden(32))
+                .setData(DataSpec.newBuilder().setDataset("fashion-mnist").setTrainLimit(4000)
+                        .setLabelledFraction(FloatValue.of(0.25f)))
+                .setEpochs(3)
+                .setBatchSize(64)
+                .setSeed(5)
+                .build();
+        List<JobEvent> events = new ArrayList<>();
+        TrainingGrpc.newBlockingStub(channel).train(TrainRequest.newBuilder().setRecipe(recipe).build())
+                .forEachRemaining(events::add);
+        JobEvent last = events.get(events.size() - 1);
+        assertTrue(last.hasFinished(), "the distillation job did not finish: " + last);
+        assertTrue(events.stream().anyMatch(e -> e.hasStage() && e.getStage().getName().equals("teacher")),
+                "the uploaded teacher's logits were computed");
+        ModelRef student = last.getFinished().getModel();
+
+        ModelInfo card = ModelsGrpc.newBlockingStub(channel).getModel(GetModelRequest.newBuilder().setModel(student).build());
+        assertEquals(teacher, card.getLineage().getTeacher(), "the lineage names the exact uploaded version");
+
+        double accuracy = EvaluationGrpc.newBlockingStub(channel).evaluate(EvaluateRequest.newBuilder()
+                .addModels(student).setDataset("fashion-mnist").setLimit(1000).setLatencySamples(5).build())
+                .getResults(0).getTop1Accuracy();
+        assertTrue(accuracy > 0.5, "the student's test accuracy " + accuracy + " should be far above chance (0.1)");
+        double agreement = agreement(teacher, student);
+        assertTrue(agreement > 0.6, "the student agrees with its teacher on " + agreement + " of the test images");
+    }
+
+    private ModelInfo upload(UploadHeader header, byte[] onnx) throws Exception {
+        CompletableFuture<ModelInfo> answer = new CompletableFuture<>();
+        StreamObserver<UploadModelRequest> requests = ModelsGrpc.newStub(channel).uploadModel(new StreamObserver<>() {
+            private ModelInfo info;
+
+            @Override
+            public void onNext(ModelInfo value) {
+                info = value;
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                answer.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                answer.complete(info);
+            }
+        });
+        requests.onNext(UploadModelRequest.newBuilder().setHeader(header).build());
+        for (int start = 0; start < onnx.length; start += CHUNK) {
+            requests.onNext(UploadModelRequest.newBuilder()
+                    .setChunk(ByteString.copyFrom(onnx, start, Math.min(CHUNK, onnx.length - start))).build());
+        }
+        requests.onCompleted();
+        return answer.get(60, TimeUnit.SECONDS);
+    }
+
+    /** Share of test images, sent as PNG files, on which both models' top class is the same. */
+    private double agreement(ModelRef teacher, ModelRef student) throws IOException {
+        ImageSet test = datasets.load("fashion-mnist", "test").first(AGREEMENT_IMAGES);
+        List<Input> images = new ArrayList<>();
+        for (int i = 0; i < test.count(); i++) {
+            images.add(Input.newBuilder().setImage(png(test, i)).build());
+        }
+        List<Integer> byTeacher = topClasses(teacher, images);
+        List<Integer> byStudent = topClasses(student, images);
+        int same = 0;
+        for (int i = 0; i < images.size(); i++) {
+            same += byTeacher.get(i).equals(byStudent.get(i)) ? 1 : 0;
+        }
+        return (double) same / images.size();
+    }
+
+    private List<Integer> topClasses(ModelRef model, List<Input> images) {
+        PredictResponse response = PredictionGrpc.newBlockingStub(channel).predict(PredictRequest.newBuilder()
+                .setModel(model).addAllInputs(images).setTopK(1).build());
+        return response.getClassificationsList().stream().map(c -> c.getTop(0).getIndex()).toList();
+    }
+
+    private static ByteString png(ImageSet images, int index) throws IOException {
+        BufferedImage image = new BufferedImage(images.width(), images.height(), BufferedImage.TYPE_BYTE_GRAY);
+        int offset = index * images.imageSize();
+        for (int y = 0; y < images.height(); y++) {
+            for (int x = 0; x < images.width(); x++) {
+                image.getRaster().setSample(x, y, 0, images.pixels()[offset + y * images.width() + x] & 0xff);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", out);
+        return ByteString.copyFrom(out.toByteArray());
+    }
+
+    private static byte[] resource(String path) throws IOException {
+        try (InputStream in = UploadedTeacherTest.class.getResourceAsStream(path)) {
+            assertTrue(in != null, "missing test resource " + path);
+            return in.readAllBytes();
+        }
+    }
+}
