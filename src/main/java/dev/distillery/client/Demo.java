@@ -14,7 +14,6 @@ import dev.distillery.v1.Distillation;
 import dev.distillery.v1.EvaluateRequest;
 import dev.distillery.v1.EvaluateResponse;
 import dev.distillery.v1.EvaluationGrpc;
-import dev.distillery.v1.EpochProgress;
 import dev.distillery.v1.GetModelRequest;
 import dev.distillery.v1.Input;
 import dev.distillery.v1.JobEvent;
@@ -28,7 +27,6 @@ import dev.distillery.v1.Recipe;
 import dev.distillery.v1.TrainRequest;
 import dev.distillery.v1.TrainingGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -101,8 +99,7 @@ public final class Demo {
                         + "; usage: Demo [--target host:port] [--quick] [--data DIR] [--json FILE]");
             }
         }
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(64 << 20).build();
+        ManagedChannel channel = Channels.open(target);
         try {
             Demo demo = new Demo(channel);
             demo.run(plan, data);
@@ -177,24 +174,15 @@ public final class Demo {
         List<Double> imagesPerSecond = new ArrayList<>();
         while (events.hasNext()) {
             JobEvent event = events.next();
+            System.out.println("  " + ProgressLines.of(event));
             switch (event.getEventCase()) {
-                case QUEUED -> System.out.printf("  job %s queued (%d ahead)%n", event.getJobId(), event.getQueued().getPosition());
-                case STAGE -> System.out.printf("  %s: %s%n", event.getStage().getName(), event.getStage().getMessage());
-                case EPOCH -> {
-                    EpochProgress p = event.getEpoch();
-                    imagesPerSecond.add(p.getImagesPerSecond());
-                    System.out.printf("  epoch %d/%d  loss %.4f  val acc %.2f %%  %.0f images/s  ETA %.0f s%n",
-                            p.getEpoch(), p.getEpochs(), p.getTrainLoss(), 100 * p.getValidationAccuracy(),
-                            p.getImagesPerSecond(), p.getEtaSeconds());
-                }
+                case EPOCH -> imagesPerSecond.add(event.getEpoch().getImagesPerSecond());
                 case FINISHED -> {
                     ModelRef model = event.getFinished().getModel();
                     jobs.add(Map.of("model", model.getName(), "version", model.getVersion(),
                             "epochs", recipe.getEpochs(), "seconds", event.getFinished().getSeconds(),
                             "validation_accuracy", event.getFinished().getValidationAccuracy(),
                             "images_per_second_by_epoch", imagesPerSecond));
-                    System.out.printf("  finished in %.0f s: %s version %d%n", event.getFinished().getSeconds(),
-                            model.getName(), model.getVersion());
                     return model;
                 }
                 case FAILED -> throw new IllegalStateException("job failed: " + event.getFailed().getMessage());
@@ -206,15 +194,7 @@ public final class Demo {
     }
 
     private static void printTable(EvaluateResponse report, List<String> roles) {
-        System.out.printf("%nFashion-MNIST %s split, %d images; latency = median per image at batch 1 on ONNX Runtime%n",
-                report.getSplit(), report.getImages());
-        System.out.printf("%-18s %-30s %12s %10s %10s%n", "model", "name/version", "parameters", "accuracy", "ms/image");
-        for (int i = 0; i < report.getResultsCount(); i++) {
-            ModelEvaluation row = report.getResults(i);
-            System.out.printf("%-18s %-30s %,12d %9.2f %% %10.3f%n", roles.get(i),
-                    row.getModel().getName() + "/" + row.getModel().getVersion(), row.getParameters(),
-                    100 * row.getTop1Accuracy(), row.getLatencyP50Ms());
-        }
+        System.out.print(System.lineSeparator() + EvaluationTable.render(report, roles));
         double gain = 100 * (report.getResults(2).getTop1Accuracy() - report.getResults(1).getTop1Accuracy());
         System.out.printf("Distilled minus alone: %+.2f points (measured, not tuned: it can be negative)%n", gain);
     }

@@ -1,0 +1,48 @@
+package dev.distillery.cli;
+
+import io.grpc.ManagedChannel;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** A command that talks to the server: its {@code --target} option, and a channel open while it runs. */
+abstract class ServerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--target", paramLabel = "HOST:PORT", defaultValue = "localhost:${env:DISTILLERY_PORT:-8080}",
+            description = "The server's gRPC address (default: ${DEFAULT-VALUE}; DISTILLERY_PORT sets the port).")
+    String target;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+    boolean help;
+
+    @Override
+    public final Integer call() throws Exception {
+        ManagedChannel channel = root().open(target);
+        try {
+            return run(channel);
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Does the command's work over {@code channel}; returns the exit code. */
+    abstract int run(ManagedChannel channel) throws Exception;
+
+    Distillery root() {
+        return (Distillery) spec.root().userObject();
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+}
