@@ -57,6 +57,9 @@ public final class Prefetcher<T> implements Iterator<T>, AutoCloseable {
         while (submitted < count && pending.size() < ahead) {
             submit();
         }
+        if (!hasNext()) {
+            close();
+        }
     }
 
     private void submit() {
