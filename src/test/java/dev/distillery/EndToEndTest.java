@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.FloatValue;
+import dev.distillery.data.IdxReader;
+import dev.distillery.data.ImageSet;
 import dev.distillery.v1.Architecture;
+import dev.distillery.v1.Augmentation;
 import dev.distillery.v1.CancelJobRequest;
 import dev.distillery.v1.ConvStage;
 import dev.distillery.v1.DataSpec;
@@ -29,6 +32,7 @@ import dev.distillery.v1.PredictRequest;
 import dev.distillery.v1.PredictResponse;
 import dev.distillery.v1.PredictionGrpc;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.StudentInput;
 import dev.distillery.v1.Tensor;
 import dev.distillery.v1.TrainRequest;
 import dev.distillery.v1.TrainingGrpc;
@@ -178,6 +182,78 @@ class EndToEndTest {
                 HttpRequest.newBuilder(URI.create("http://" + server.getHost() + ":" + server.getPort() + path)).build(),
                 HttpResponse.BodyHandlers.ofString());
         return response.body();
+    }
+
+    /**
+     * An image-folder dataset (a PNG copy of 400 Fashion-MNIST images, written here; configured in the %test
+     * profile) with augmentation: the teacher, trained on the IDX files at 28 x 28, teaches a 20 x 20 student
+     * on every augmented batch, and the events say so.
+     */
+    @Test
+    void distilOnAnImageFolderWithAugmentation() throws Exception {
+        writeFashionMnistPngs(Path.of("target/test-data/fashion-mnist-png"));
+        ModelRef teacher = finished(train(recipe("e2e-png-teacher", MLP).build()));
+
+        Recipe recipe = recipe("e2e-png-student", MLP)
+                .setTeacher(teacher)
+                .setEpochs(2)
+                .setBatchSize(32)
+                .setStudentInput(StudentInput.newBuilder().setHeight(20).setWidth(20))
+                .setData(DataSpec.newBuilder().setDataset("fashion-mnist-png")
+                        .setAugmentation(Augmentation.newBuilder().setRandomCropPadding(2).setHorizontalFlip(true)))
+                .build();
+        List<JobEvent> events = train(recipe);
+        ModelRef student = finished(events);
+        String stages = events.stream().filter(JobEvent::hasStage)
+                .map(e -> e.getStage().getName() + ": " + e.getStage().getMessage()).toList().toString();
+        assertTrue(stages.contains("teacher: e2e-png-teacher/" + teacher.getVersion()
+                + " runs on every augmented batch (consistent teaching), on 1x28x28 inputs"), stages);
+        assertTrue(stages.contains("fashion-mnist-png (imagefolder): 280 training images (180 labelled, 100 without a label)"),
+                stages);
+        assertTrue(stages.contains("augmentation: random crop with padding 2, horizontal flip"), stages);
+
+        ModelInfo info = models.getModel(GetModelRequest.newBuilder().setModel(student).build());
+        assertEquals(List.of(1L, 20L, 20L), info.getInputShapeList());
+        assertEquals("gray", info.getPreprocessing().getColor());
+        assertEquals(1, info.getPreprocessing().getMeanCount());
+        assertEquals("Trouser", info.getLabels(1));
+
+        EvaluateResponse report = evaluation.evaluate(EvaluateRequest.newBuilder().addModels(student).addModels(teacher)
+                .setDataset("fashion-mnist-png").setSplit("test").setLatencySamples(5).build());
+        assertEquals(100, report.getImages());
+        PredictResponse predicted = prediction.predict(PredictRequest.newBuilder().setModel(student)
+                .addInputs(Input.newBuilder().setImage(trouserPng())).build());
+        assertEquals(3, predicted.getClassifications(0).getTopCount());
+    }
+
+    /**
+     * The first 300 training images of Fashion-MNIST as {@code train/<label>/<i>.png} (200) and
+     * {@code unlabelled/<i>.png} (100), and the first 100 test images as {@code test/<label>/<i>.png}.
+     */
+    private static void writeFashionMnistPngs(Path root) throws Exception {
+        if (Files.exists(root)) {
+            try (var paths = Files.walk(root)) {
+                for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
+        Path source = Path.of("/usr/share/datasets/fashion-mnist");
+        ImageSet train = IdxReader.readSplit(source, "train");
+        ImageSet test = IdxReader.readSplit(source, "test");
+        for (int i = 0; i < 300; i++) {
+            writePng(train, i, root.resolve(i < 200 ? "train/" + train.labels()[i] + "/" + i + ".png" : "unlabelled/" + i + ".png"));
+        }
+        for (int i = 0; i < 100; i++) {
+            writePng(test, i, root.resolve("test/" + test.labels()[i] + "/" + i + ".png"));
+        }
+    }
+
+    private static void writePng(ImageSet images, int index, Path file) throws Exception {
+        BufferedImage image = new BufferedImage(images.width(), images.height(), BufferedImage.TYPE_BYTE_GRAY);
+        image.getRaster().setDataElements(0, 0, images.width(), images.height(), images.image(index).values());
+        Files.createDirectories(file.getParent());
+        assertTrue(ImageIO.write(image, "png", file.toFile()));
     }
 
     @Test

@@ -8,7 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.FloatValue;
 import dev.distillery.data.Datasets;
-import dev.distillery.data.ImageSet;
+import dev.distillery.data.ImageSource;
+import dev.distillery.data.Pixels;
 import dev.distillery.v1.Architecture;
 import dev.distillery.v1.ConvStage;
 import dev.distillery.v1.DataSpec;
@@ -162,7 +163,7 @@ class UploadedTeacherTest {
 
     /** Share of test images, sent as PNG files, on which both models' top class is the same. */
     private double agreement(ModelRef teacher, ModelRef student) throws IOException {
-        ImageSet test = datasets.load("fashion-mnist", "test").first(AGREEMENT_IMAGES);
+        ImageSource test = datasets.load("fashion-mnist", "test").first(AGREEMENT_IMAGES);
         List<Input> images = new ArrayList<>();
         for (int i = 0; i < test.count(); i++) {
             images.add(Input.newBuilder().setImage(png(test, i)).build());
@@ -182,12 +183,12 @@ class UploadedTeacherTest {
         return response.getClassificationsList().stream().map(c -> c.getTop(0).getIndex()).toList();
     }
 
-    private static ByteString png(ImageSet images, int index) throws IOException {
-        BufferedImage image = new BufferedImage(images.width(), images.height(), BufferedImage.TYPE_BYTE_GRAY);
-        int offset = index * images.imageSize();
-        for (int y = 0; y < images.height(); y++) {
-            for (int x = 0; x < images.width(); x++) {
-                image.getRaster().setSample(x, y, 0, images.pixels()[offset + y * images.width() + x] & 0xff);
+    private static ByteString png(ImageSource images, int index) throws IOException {
+        Pixels pixels = images.image(index);
+        BufferedImage image = new BufferedImage(pixels.width(), pixels.height(), BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < pixels.height(); y++) {
+            for (int x = 0; x < pixels.width(); x++) {
+                image.getRaster().setSample(x, y, 0, pixels.get(0, y, x));
             }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();

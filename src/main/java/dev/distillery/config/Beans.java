@@ -1,5 +1,6 @@
 package dev.distillery.config;
 
+import dev.distillery.data.DatasetConfig;
 import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
 import dev.distillery.distill.Recipes;
@@ -16,8 +17,7 @@ import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import java.util.Map;
-import java.util.stream.Collectors;
+import java.util.List;
 
 /**
  * Wires the plain-Java services together from configuration. Everything below the gRPC adapters is
@@ -58,10 +58,11 @@ public class Beans {
     @Produces
     @Singleton
     Datasets datasets(DistilleryConfig config) {
-        Map<String, Datasets.Dataset> byName = config.datasets().entrySet().stream()
-                .collect(Collectors.toMap(Map.Entry::getKey, e -> new Datasets.Dataset(
-                        e.getKey(), e.getValue().directory(), e.getValue().labels())));
-        return new Datasets(byName);
+        return new Datasets(config.datasets().entrySet().stream()
+                .map(e -> new DatasetConfig(e.getKey(), e.getValue().format(), e.getValue().directory(),
+                        e.getValue().labels().orElse(List.of()), e.getValue().unlabelledDirectory(),
+                        e.getValue().cifarLabels()))
+                .toList());
     }
 
     @Produces

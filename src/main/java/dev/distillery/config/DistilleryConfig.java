@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** Everything under {@code distillery.*} in application.properties. */
 @ConfigMapping(prefix = "distillery")
@@ -36,11 +37,22 @@ public interface DistilleryConfig {
     }
 
     interface Dataset {
-        /** Directory holding the IDX files. */
+        /** idx (the default), cifar or imagefolder. */
+        @WithDefault("idx")
+        String format();
+
+        /** Directory holding the dataset's files. */
         Path directory();
 
-        /** Class names in label order. */
-        List<String> labels();
+        /** Class names in label order; required for idx, else taken from the files when absent. */
+        Optional<List<String>> labels();
+
+        /** imagefolder: images without a label, added to the training images as a transfer set. */
+        Optional<Path> unlabelledDirectory();
+
+        /** cifar: "fine" or "coarse", which of CIFAR-100's two labels to use. */
+        @WithDefault("fine")
+        String cifarLabels();
     }
 
     interface Training {

@@ -9,18 +9,20 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
- * Reads image classification data in the IDX format of MNIST and Fashion-MNIST.
+ * Reads image classification data in the IDX format of MNIST and Fashion-MNIST (format {@code idx}):
+ * split "train" from {@code train-*}, "test" from {@code t10k-*}, gray images held in memory.
  *
  * <p>An IDX file is a big-endian header, {@code 0x0000 TT DD} (TT the element type, 0x08 for
  * uint8; DD the number of dimensions), one int32 per dimension, then the elements row-major. Images
  * are {@code 0x00000803} (count, rows, columns), labels {@code 0x00000801} (count). Files may be
  * gzip-compressed; that is recognised by the gzip magic bytes, not the file name.
  */
-public final class IdxReader {
+public final class IdxReader implements DatasetReader {
 
     static final int IMAGES_MAGIC = 0x00000803;
     static final int LABELS_MAGIC = 0x00000801;
@@ -28,7 +30,26 @@ public final class IdxReader {
     private static final int GZIP_MAGIC = 0x1f8b;
     private static final Path FASHION_MNIST_DIR = Paths.get("/usr/share/datasets/fashion-mnist");
 
-    private IdxReader() {}
+    private final DatasetConfig config;
+
+    /** The reader of a configured IDX dataset, whose class names the configuration must give. */
+    public IdxReader(DatasetConfig config) {
+        if (config.labels().isEmpty()) {
+            throw new IllegalArgumentException(config.key("labels")
+                    + " is required for format idx: the class names in label order, comma-separated");
+        }
+        this.config = config;
+    }
+
+    @Override
+    public List<String> classNames() {
+        return config.labels();
+    }
+
+    @Override
+    public ImageSet read(String split) throws IOException {
+        return readSplit(config.directory(), split);
+    }
 
     /**
      * Reads the {@code "train"} (train-*) or {@code "test"} (t10k-*) split of a directory holding

@@ -34,36 +34,83 @@ public record Normalization(float[] mean, float[] std) {
      * it maps to 0 instead of dividing by zero.
      */
     public static Normalization fit(ImageSet images) {
-        if (images.count() == 0) {
-            throw DistilleryException.invalid("cannot fit a normalization to an empty image set");
+        Sums sums = new Sums(images.channels());
+        sums.add(images.pixels(), images.height() * images.width());
+        return sums.fit();
+    }
+
+    /**
+     * Running sums of the pixels of images of one channel count, for {@link #fit}ting a normalisation
+     * to images seen one at a time (a sample of an image folder, say). Sums are exact integers:
+     * squared, 60 000 Fashion-MNIST images sum to about 3e12, far below 2^63.
+     */
+    public static final class Sums {
+
+        private final long[] sum;
+        private final long[] sumOfSquares;
+        private long pixelsPerChannel;
+
+        public Sums(int channels) {
+            sum = new long[channels];
+            sumOfSquares = new long[channels];
         }
-        int channels = images.channels();
-        int plane = images.height() * images.width();
-        // Integer sums are exact: squared, 60 000 Fashion-MNIST images sum to about 3e12, far below 2^63.
-        long[] sum = new long[channels];
-        long[] sumOfSquares = new long[channels];
-        byte[] pixels = images.pixels();
-        for (int i = 0; i < pixels.length; i++) {
-            int c = (i / plane) % channels;
-            int p = pixels[i] & 0xff;
-            sum[c] += p;
-            sumOfSquares[c] += p * p;
+
+        /** Adds one image. */
+        public void add(Pixels image) {
+            if (image.channels() != sum.length) {
+                throw new IllegalArgumentException(
+                        "fitting " + sum.length + " channels, got an image of " + image.channels());
+            }
+            add(image.values(), image.height() * image.width());
         }
-        double n = (double) images.count() * plane;
-        float[] mean = new float[channels];
-        float[] std = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            double m = sum[c] / n / 255;
-            double variance = Math.max(0, sumOfSquares[c] / n / (255.0 * 255.0) - m * m);
-            mean[c] = (float) m;
-            std[c] = variance > 0 ? (float) Math.sqrt(variance) : 1f;
+
+        /** Adds whole images, CHW, of {@code plane} pixels per channel. */
+        private void add(byte[] pixels, int plane) {
+            int channels = sum.length;
+            for (int i = 0; i < pixels.length; i++) {
+                int c = (i / plane) % channels;
+                int p = pixels[i] & 0xff;
+                sum[c] += p;
+                sumOfSquares[c] += p * p;
+            }
+            pixelsPerChannel += pixels.length / channels;
         }
-        return new Normalization(mean, std);
+
+        /** The normalisation of everything added; see {@link Normalization#fit}. */
+        public Normalization fit() {
+            if (pixelsPerChannel == 0) {
+                throw DistilleryException.invalid("cannot fit a normalization to an empty image set");
+            }
+            double n = pixelsPerChannel;
+            float[] mean = new float[sum.length];
+            float[] std = new float[sum.length];
+            for (int c = 0; c < sum.length; c++) {
+                double m = sum[c] / n / 255;
+                double variance = Math.max(0, sumOfSquares[c] / n / (255.0 * 255.0) - m * m);
+                mean[c] = (float) m;
+                std[c] = variance > 0 ? (float) Math.sqrt(variance) : 1f;
+            }
+            return new Normalization(mean, std);
+        }
     }
 
     /** Number of channels this normalisation covers. */
     public int channels() {
         return mean.length;
+    }
+
+    /**
+     * {@code table()[c][p]} is the normalised value of pixel value {@code p} in channel {@code c}: one
+     * lookup per pixel instead of a subtraction and a division.
+     */
+    public float[][] table() {
+        float[][] table = new float[channels()][256];
+        for (int c = 0; c < channels(); c++) {
+            for (int p = 0; p < 256; p++) {
+                table[c][p] = (p / 255f - mean[c]) / std[c];
+            }
+        }
+        return table;
     }
 
     /**
@@ -75,13 +122,7 @@ public record Normalization(float[] mean, float[] std) {
             throw DistilleryException.invalid(
                     "normalization is for %d channels but the images have %d", channels(), images.channels());
         }
-        // One table lookup per pixel instead of a subtraction and a division.
-        float[][] table = new float[channels()][256];
-        for (int c = 0; c < channels(); c++) {
-            for (int p = 0; p < 256; p++) {
-                table[c][p] = (p / 255f - mean[c]) / std[c];
-            }
-        }
+        float[][] table = table();
         int plane = images.height() * images.width();
         int size = images.imageSize();
         byte[] pixels = images.pixels();

@@ -1,19 +1,14 @@
 package dev.distillery.distill;
 
 import dev.distillery.data.Datasets;
-import dev.distillery.data.ImageSet;
-import dev.distillery.data.Normalization;
-import dev.distillery.data.TrainingSplit;
+import dev.distillery.data.ImagePipeline;
 import dev.distillery.export.OnnxExporter;
 import dev.distillery.jobs.JobContext;
 import dev.distillery.jobs.JobRunner;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.Network;
-import dev.distillery.serve.LoadedModel;
-import dev.distillery.serve.ModelInputs;
 import dev.distillery.serve.ModelSessions;
 import dev.distillery.store.ModelStore;
-import dev.distillery.v1.DataSpec;
 import dev.distillery.v1.EpochProgress;
 import dev.distillery.v1.Finished;
 import dev.distillery.v1.Lineage;
@@ -24,13 +19,13 @@ import dev.distillery.v1.Recipe;
 import java.util.List;
 
 /**
- * Carries out a resolved recipe: split the data, compute the teacher's logits once (the data is not
- * augmented, so every epoch would see the same ones), train the student, export it to ONNX, store it
- * as a new version and load it for serving.
+ * Carries out a resolved recipe: prepare the data and the teacher's logits ({@link StudentDataFactory}:
+ * computed once when the data is not augmented, on every augmented batch when it is), train the student,
+ * export it to ONNX, store it as a new version and load it for serving.
  */
 public final class DistillationRun implements JobRunner {
 
-    private final Datasets datasets;
+    private final StudentDataFactory dataFactory;
     private final ModelStore store;
     private final ModelSessions sessions;
     private final ArchitectureCatalogue catalogue;
@@ -39,7 +34,7 @@ public final class DistillationRun implements JobRunner {
     /** {@code defaultDevice} is used for recipes that say "auto". */
     public DistillationRun(Datasets datasets, ModelStore store, ModelSessions sessions,
             ArchitectureCatalogue catalogue, String defaultDevice) {
-        this.datasets = datasets;
+        this.dataFactory = new StudentDataFactory(datasets, sessions);
         this.store = store;
         this.sessions = sessions;
         this.catalogue = catalogue;
@@ -49,46 +44,30 @@ public final class DistillationRun implements JobRunner {
     @Override
     public Finished run(Recipe recipe, JobContext context) {
         long started = System.nanoTime();
-        DataSpec spec = recipe.getData();
-        Datasets.Dataset dataset = datasets.get(spec.getDataset());
-        ImageSet images = datasets.load(spec.getDataset(), "train");
-        TrainingSplit split = TrainingSplit.of(images, spec.getTrainLimit(), spec.getValidationFraction().getValue(),
-                spec.getLabelledFraction().getValue(), recipe.getSeed());
-        Normalization normalization = Normalization.fit(split.train());
-        context.stage("data", String.format("%s: %d training images (%d labelled), %d for validation",
-                dataset.name(), split.train().count(), split.labelledCount(), split.validation().count()));
-
         float alpha = recipe.getDistillation().getAlpha().getValue();
-        float[] teacherLogits = null;
-        if (recipe.hasTeacher() && alpha > 0) {
-            LoadedModel teacher = sessions.get(recipe.getTeacher());
-            long t0 = System.nanoTime();
-            teacherLogits = ModelInputs.of(teacher, split.train()).logits(teacher);
-            context.stage("teacher", String.format("logits of %s/%d for %d images, computed once in %.1f s",
-                    teacher.info().getName(), teacher.info().getVersion(), split.train().count(), seconds(t0)));
-        }
-
-        Network network = catalogue.build(Recipes.spec(recipe.getStudent()), images.channels(), images.height(),
-                images.width(), dataset.labels().size());
+        StudentDataFactory.Prepared prepared = dataFactory.open(recipe, recipe.hasTeacher() && alpha > 0, context);
+        Datasets.Dataset dataset = prepared.dataset();
+        ImagePipeline input = prepared.student();
+        Network network = catalogue.build(Recipes.spec(recipe.getStudent()), input.channels(), input.height(),
+                input.width(), dataset.labels().size());
         TrainingOptions options = new TrainingOptions(recipe.getEpochs(), recipe.getBatchSize(),
                 recipe.getOptimizer().getLearningRate().getValue(), recipe.getOptimizer().getWeightDecay().getValue(),
                 recipe.getDistillation().getTemperature().getValue(), alpha, recipe.getSeed(),
                 TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice()));
         context.stage("training", String.format("%s with %,d parameters, %d epochs, %s",
                 recipe.getStudent().getName(), network.parameterCount(), recipe.getEpochs(),
-                teacherLogits == null ? "labels only" : String.format("KD T %.2f alpha %.2f",
+                !prepared.data().taught() ? "labels only" : String.format("KD T %.2f alpha %.2f",
                         options.temperature(), options.alpha())));
-        try (StudentData data = new InMemoryStudentData(split.train(), alpha > 0 ? teacherLogits : null,
-                        split.validation(), normalization, dataset.labels().size(), recipe.getSeed());
+        try (StudentData data = prepared.data();
                 TrainedStudent student = new StudentTrainer(options)
                         .train(network, data, stats -> context.epoch(progress(stats)), context::cancelled)) {
             byte[] onnx = new OnnxExporter().export(network, student.model().getBlock());
             EpochStats last = student.history().get(student.history().size() - 1);
-            ModelInfo card = card(recipe, network, dataset, normalization, context.jobId())
+            ModelInfo card = card(recipe, network, dataset, input.preprocessing(), context.jobId())
                     .putMetrics("validation_accuracy", last.validationAccuracy())
                     .putMetrics("train_loss", last.meanLoss())
-                    .putMetrics("train_images", split.train().count())
-                    .putMetrics("labelled_images", split.labelledCount())
+                    .putMetrics("train_images", prepared.trainCount())
+                    .putMetrics("labelled_images", prepared.labelledCount())
                     .putMetrics("images_per_second", last.imagesPerSecond())
                     .putMetrics("train_seconds", seconds(started))
                     .build();
@@ -105,11 +84,7 @@ public final class DistillationRun implements JobRunner {
     }
 
     private static ModelInfo.Builder card(Recipe recipe, Network network, Datasets.Dataset dataset,
-            Normalization normalization, String jobId) {
-        Preprocessing.Builder pre = Preprocessing.newBuilder().setColor(network.channels() == 1 ? "gray" : "rgb");
-        for (int c = 0; c < network.channels(); c++) {
-            pre.addMean(normalization.mean()[c]).addStd(normalization.std()[c]);
-        }
+            Preprocessing preprocessing, String jobId) {
         Lineage.Builder lineage = Lineage.newBuilder().setDataset(dataset.name()).setRecipe(recipe).setJobId(jobId);
         if (recipe.hasTeacher()) {
             lineage.setTeacher(recipe.getTeacher());
@@ -118,7 +93,7 @@ public final class DistillationRun implements JobRunner {
                 .setParameters(network.parameterCount())
                 .addAllLabels(dataset.labels())
                 .addAllInputShape(List.of((long) network.channels(), (long) network.height(), (long) network.width()))
-                .setPreprocessing(pre)
+                .setPreprocessing(preprocessing)
                 .setLineage(lineage)
                 .setArchitecture(recipe.getStudent());
     }

@@ -1,13 +1,13 @@
 package dev.distillery.distill;
 
 import dev.distillery.data.ImageSet;
+import dev.distillery.data.ImageSource;
 import dev.distillery.data.Normalization;
-import dev.distillery.data.Permutations;
 import dev.distillery.error.DistilleryException;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
@@ -19,7 +19,7 @@ import java.util.stream.IntStream;
 public final class InMemoryStudentData implements StudentData {
 
     private final ImageSet train;
-    private final float[] teacherLogits;
+    private final TeacherLogits teacher;
     private final ImageSet validation;
     private final Normalization normalization;
     private final int classes;
@@ -33,7 +33,7 @@ public final class InMemoryStudentData implements StudentData {
     public InMemoryStudentData(ImageSet train, float[] teacherLogits, ImageSet validation,
             Normalization normalization, int classes, long seed) {
         this.train = teacherLogits == null ? labelledOnly(train) : train;
-        this.teacherLogits = teacherLogits;
+        this.teacher = teacherLogits == null ? new TeacherLogits.None() : new TeacherLogits.Computed(teacherLogits, classes);
         this.validation = validation;
         this.normalization = normalization;
         this.classes = classes;
@@ -53,7 +53,7 @@ public final class InMemoryStudentData implements StudentData {
 
     @Override
     public boolean taught() {
-        return teacherLogits != null;
+        return teacher instanceof TeacherLogits.Computed;
     }
 
     @Override
@@ -68,21 +68,16 @@ public final class InMemoryStudentData implements StudentData {
 
     @Override
     public Iterator<Batch> trainingEpoch(int epoch, int batchSize) {
-        int[] order = Permutations.random(train.count(), new Random(epochSeed(seed, epoch)));
-        return batches(train, order, batchSize, teacherLogits);
+        return batches(train, Epochs.order(train.count(), seed, epoch), batchSize, teacher);
     }
 
     @Override
     public Iterator<Batch> validation(int batchSize) {
-        return batches(validation, IntStream.range(0, validation.count()).toArray(), batchSize, null);
+        return batches(validation, IntStream.range(0, validation.count()).toArray(), batchSize,
+                new TeacherLogits.None());
     }
 
-    /** The seed of epoch {@code epoch}'s random draws: distinct per epoch, fixed per run seed. */
-    public static long epochSeed(long seed, int epoch) {
-        return seed * 1_000_003L + epoch;
-    }
-
-    private Iterator<Batch> batches(ImageSet images, int[] order, int batchSize, float[] logits) {
+    private Iterator<Batch> batches(ImageSet images, int[] order, int batchSize, TeacherLogits logits) {
         return new Iterator<>() {
             private int from;
 
@@ -103,23 +98,23 @@ public final class InMemoryStudentData implements StudentData {
                     labels[i] = images.labels()[indices[i]];
                 }
                 return new Batch(indices.length, normalization.apply(images, indices), labels,
-                        logits == null ? null : rows(logits, indices));
+                        logits.of(indices, List.of()));
             }
         };
     }
 
-    private float[] rows(float[] logits, int[] indices) {
-        float[] rows = new float[indices.length * classes];
-        for (int i = 0; i < indices.length; i++) {
-            System.arraycopy(logits, indices[i] * classes, rows, i * classes, classes);
-        }
-        return rows;
+    private static ImageSet labelledOnly(ImageSet images) {
+        return images.select(labelledIndices(images));
     }
 
-    private static ImageSet labelledOnly(ImageSet images) {
-        int[] labels = images.labels();
-        ImageSet labelled = images.select(IntStream.range(0, images.count()).filter(i -> labels[i] >= 0).toArray());
-        if (labelled.count() == 0) {
+    /**
+     * The images that have a label: all a student can learn from without a teacher.
+     *
+     * @throws DistilleryException INVALID_ARGUMENT when there are none
+     */
+    static int[] labelledIndices(ImageSource images) {
+        int[] labelled = images.labelledIndices();
+        if (labelled.length == 0) {
             throw DistilleryException.invalid(
                     "none of the %d training images has a label, and there is no teacher to learn from",
                     images.count());
@@ -131,9 +126,8 @@ public final class InMemoryStudentData implements StudentData {
         if (train.count() == 0) {
             throw DistilleryException.invalid("there are no training images");
         }
-        if (teacherLogits != null && teacherLogits.length != (long) train.count() * classes) {
-            throw DistilleryException.invalid("teacher logits hold %d values, expected %d images x %d classes",
-                    teacherLogits.length, train.count(), classes);
+        if (teacher instanceof TeacherLogits.Computed computed) {
+            computed.check(train.count());
         }
         if (validation.count() > 0 && (validation.channels() != train.channels()
                 || validation.height() != train.height() || validation.width() != train.width())) {

@@ -2,18 +2,25 @@ package dev.distillery.distill;
 
 import com.google.protobuf.FloatValue;
 import dev.distillery.data.Datasets;
-import dev.distillery.data.ImageSet;
+import dev.distillery.data.Augmenter;
+import dev.distillery.data.ImagePipeline;
+import dev.distillery.data.ImageShape;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
+import dev.distillery.serve.LoadedModel;
 import dev.distillery.store.ModelStore;
 import dev.distillery.v1.Architecture;
+import dev.distillery.v1.Augmentation;
 import dev.distillery.v1.ConvStage;
 import dev.distillery.v1.DataSpec;
 import dev.distillery.v1.Distillation;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.OptimizerSpec;
+import dev.distillery.v1.Preprocessing;
+import dev.distillery.v1.RandomResizedCrop;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.StudentInput;
 import java.util.List;
 import java.util.Set;
 
@@ -33,6 +40,9 @@ public final class Recipes {
     private static final int MAX_EPOCHS = 10_000;
     private static final int MAX_BATCH = 65_536;
     private static final Set<String> DEVICES = Set.of("auto", "cpu", "gpu");
+    private static final int MAX_INPUT_SIDE = 1024;
+    /** Far past any useful padding (CIFAR recipes pad 4 pixels of 32). */
+    private static final int MAX_PADDING = 256;
 
     private final Datasets datasets;
     private final ModelStore store;
@@ -64,9 +74,10 @@ public final class Recipes {
         Distillation distillation = distillation(recipe.getDistillation(), recipe.hasTeacher());
         OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
         DataSpec data = data(recipe.getData());
-        ImageSet train = datasets.load(data.getDataset(), "train");
         int classes = datasets.get(data.getDataset()).labels().size();
+        StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset());
         Recipe.Builder resolved = recipe.toBuilder()
+                .setStudentInput(input)
                 .setBatchSize(recipe.getBatchSize() == 0 ? DEFAULT_BATCH : recipe.getBatchSize())
                 .setDevice(device)
                 .setData(data)
@@ -74,11 +85,12 @@ public final class Recipes {
                 .setOptimizer(optimizer);
         if (recipe.hasTeacher()) {
             ModelInfo teacher = store.get(recipe.getTeacher());
-            checkTeacher(teacher, train, classes);
+            checkTeacher(teacher, classes);
             resolved.getTeacherBuilder().setVersion(teacher.getVersion());
         }
-        // Building the network checks the architecture against this dataset's image size.
-        catalogue.build(spec(recipe.getStudent()), train.channels(), train.height(), train.width(), classes);
+        // Building the network checks the architecture against the student's input size.
+        catalogue.build(spec(recipe.getStudent()), ImagePipeline.channels(input.getPreprocessing().getColor()),
+                input.getHeight(), input.getWidth(), classes);
         return resolved.build();
     }
 
@@ -102,7 +114,86 @@ public final class Recipes {
         if (!(labelled > 0 && labelled <= 1)) {
             throw DistilleryException.invalid("data.labelled_fraction must be in (0, 1], got %s", labelled);
         }
-        return data.toBuilder().setValidationFraction(FloatValue.of(validation)).setLabelledFraction(FloatValue.of(labelled)).build();
+        return data.toBuilder().setValidationFraction(FloatValue.of(validation)).setLabelledFraction(FloatValue.of(labelled))
+                .setAugmentation(augmentation(data.getAugmentation())).build();
+    }
+
+    /** The augmentation with torchvision's defaults filled in; rejects bounds no transform can draw from. */
+    private static Augmentation augmentation(Augmentation augmentation) {
+        int padding = augmentation.getRandomCropPadding();
+        if (padding < 0 || padding > MAX_PADDING) {
+            throw DistilleryException.invalid(
+                    "data.augmentation.random_crop_padding must be in [0, %d] pixels (0 = off; CIFAR recipes use 4), got %d",
+                    MAX_PADDING, padding);
+        }
+        RandomResizedCrop crop = augmentation.getRandomResizedCrop();
+        if (!crop.getEnabled()) {
+            if (!crop.equals(RandomResizedCrop.getDefaultInstance())) {
+                throw DistilleryException.invalid(
+                        "data.augmentation.random_resized_crop sets a scale or ratio but enabled is false: set enabled to use it");
+            }
+            return augmentation;
+        }
+        crop = Augmenter.withDefaults(crop);
+        float minScale = crop.getMinScale().getValue();
+        float maxScale = crop.getMaxScale().getValue();
+        if (!(minScale > 0 && minScale <= maxScale && maxScale <= 1)) {
+            throw DistilleryException.invalid(
+                    "data.augmentation.random_resized_crop needs 0 < min_scale <= max_scale <= 1 (shares of the image's area; default %s and %s), got %s and %s",
+                    Augmenter.DEFAULT_MIN_SCALE, Augmenter.DEFAULT_MAX_SCALE, minScale, maxScale);
+        }
+        float minRatio = crop.getMinRatio().getValue();
+        float maxRatio = crop.getMaxRatio().getValue();
+        if (!(minRatio > 0 && minRatio <= maxRatio && Float.isFinite(maxRatio))) {
+            throw DistilleryException.invalid(
+                    "data.augmentation.random_resized_crop needs 0 < min_ratio <= max_ratio (width / height; default 3/4 and 4/3), got %s and %s",
+                    minRatio, maxRatio);
+        }
+        return augmentation.toBuilder().setRandomResizedCrop(crop).build();
+    }
+
+    /**
+     * The student's input with its size and colour filled in: the dataset's own where the recipe gives
+     * none. Mean and std stay empty when not given: the run fits them on the training images.
+     */
+    private StudentInput studentInput(StudentInput input, String dataset) {
+        int height = input.getHeight();
+        int width = input.getWidth();
+        if ((height == 0) != (width == 0)) {
+            throw DistilleryException.invalid(
+                    "recipe.student_input: set both height and width, or neither for the dataset's size; got %d x %d",
+                    height, width);
+        }
+        if (height < 0 || width < 0 || height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE) {
+            throw DistilleryException.invalid(
+                    "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d",
+                    MAX_INPUT_SIDE, height, width);
+        }
+        Preprocessing pre = input.getPreprocessing();
+        String color = pre.getColor();
+        if (height == 0 || color.isEmpty()) {
+            ImageShape shape = datasets.load(dataset, "train").shape();
+            if (height == 0 && !shape.uniformSize()) {
+                throw DistilleryException.invalid(
+                        "dataset '%s' holds images of different sizes: set recipe.student_input.height and width "
+                                + "(and preprocessing.resize with center_crop to keep their aspect ratio)", dataset);
+            }
+            height = height == 0 ? shape.height() : height;
+            width = width == 0 ? shape.width() : width;
+            color = color.isEmpty() ? (shape.channels() == 1 ? ImagePipeline.GRAY : ImagePipeline.RGB) : color;
+        }
+        if (pre.getCenterCrop() && pre.getResize() < Math.max(height, width)) {
+            throw DistilleryException.invalid(
+                    "recipe.student_input.preprocessing.center_crop needs resize >= the input's larger side (%d), got resize %d",
+                    Math.max(height, width), pre.getResize());
+        }
+        pre = pre.toBuilder().setColor(color).build();
+        try {
+            ImagePipeline.of(pre, ImagePipeline.channels(color), height, width);
+        } catch (DistilleryException e) {
+            throw DistilleryException.invalid("recipe.student_input.%s", e.getMessage());
+        }
+        return input.toBuilder().setHeight(height).setWidth(width).setPreprocessing(pre).build();
     }
 
     private static Distillation distillation(Distillation kd, boolean hasTeacher) {
@@ -141,12 +232,9 @@ public final class Recipes {
         return optimizer.toBuilder().setName("adamw").setLearningRate(FloatValue.of(lr)).setWeightDecay(FloatValue.of(decay)).build();
     }
 
-    private static void checkTeacher(ModelInfo teacher, ImageSet train, int classes) {
-        List<Long> shape = List.of((long) train.channels(), (long) train.height(), (long) train.width());
-        if (!teacher.getInputShapeList().equals(shape)) {
-            throw DistilleryException.invalid("teacher %s/%d takes inputs of shape %s but the dataset's images are %s",
-                    teacher.getName(), teacher.getVersion(), teacher.getInputShapeList(), shape);
-        }
+    /** The teacher's classes must be the dataset's; its inputs follow its own model.json, whatever their size. */
+    private static void checkTeacher(ModelInfo teacher, int classes) {
+        LoadedModel.pipeline(teacher);
         if (teacher.getLabelsCount() != classes) {
             throw DistilleryException.invalid("teacher %s/%d has %d classes but the dataset has %d",
                     teacher.getName(), teacher.getVersion(), teacher.getLabelsCount(), classes);

@@ -1,7 +1,7 @@
 package dev.distillery.eval;
 
 import dev.distillery.data.Datasets;
-import dev.distillery.data.ImageSet;
+import dev.distillery.data.ImageSource;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.serve.LoadedModel;
 import dev.distillery.serve.ModelInput;
@@ -47,8 +47,8 @@ public final class Evaluator {
                     MAX_LATENCY_SAMPLES, latencySamples);
         }
         String chosenSplit = split.isEmpty() ? "test" : split;
-        ImageSet all = datasets.load(dataset, chosenSplit);
-        ImageSet images = limit > 0 && limit < all.count() ? all.first(limit) : all;
+        ImageSource all = datasets.load(dataset, chosenSplit);
+        ImageSource images = limit > 0 && limit < all.count() ? all.first(limit) : all;
         // Resolve every reference first, so an unknown model fails the call before any work is done.
         List<LoadedModel> models = refs.stream().map(sessions::get).toList();
         List<ModelReport> reports = new ArrayList<>();
@@ -58,18 +58,18 @@ public final class Evaluator {
         return new Report(dataset, chosenSplit, images.count(), reports);
     }
 
-    private ModelReport evaluate(LoadedModel model, ImageSet images, int latencySamples) {
-        ModelInputs inputs = ModelInputs.of(model, images);
+    private ModelReport evaluate(LoadedModel model, ImageSource images, int latencySamples) {
+        ModelInputs inputs = ModelInputs.of(model);
         int classes = model.classes();
-        float[] logits = inputs.logits(model);
+        float[] logits = inputs.logits(images);
         long top1 = 0;
         long top5 = 0;
         for (int i = 0; i < images.count(); i++) {
-            int rank = rankOfTrueClass(logits, i * classes, classes, images.labels()[i]);
+            int rank = rankOfTrueClass(logits, i * classes, classes, images.label(i));
             top1 += rank == 0 ? 1 : 0;
             top5 += rank < 5 ? 1 : 0;
         }
-        double[] latencies = latencies(model, inputs, Math.min(latencySamples, images.count()));
+        double[] latencies = latencies(model, inputs, images, Math.min(latencySamples, images.count()));
         return new ModelReport(model.ref(), model.info().getParameters(),
                 (double) top1 / images.count(), (double) top5 / images.count(),
                 percentile(latencies, 0.50), percentile(latencies, 0.99));
@@ -87,18 +87,18 @@ public final class Evaluator {
         return rank;
     }
 
-    private double[] latencies(LoadedModel model, ModelInputs inputs, int samples) {
+    private double[] latencies(LoadedModel model, ModelInputs inputs, ImageSource images, int samples) {
         if (samples == 0) {
             return new double[0];
         }
         ModelRef exact = model.ref();
         long[] shape = {model.channels(), model.height(), model.width()};
         for (int i = 0; i < WARM_UP; i++) {
-            predictor.predict(exact, List.of(new ModelInput.Tensor(shape, inputs.range(i % samples, 1))), 3);
+            predictor.predict(exact, List.of(new ModelInput.Tensor(shape, inputs.input(images, i % samples))), 3);
         }
         double[] millis = new double[samples];
         for (int i = 0; i < samples; i++) {
-            List<ModelInput> one = List.of(new ModelInput.Tensor(shape, inputs.range(i, 1)));
+            List<ModelInput> one = List.of(new ModelInput.Tensor(shape, inputs.input(images, i)));
             long start = System.nanoTime();
             predictor.predict(exact, one, 3);
             millis[i] = (System.nanoTime() - start) / 1e6;

@@ -5,15 +5,13 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
-import dev.distillery.data.Normalization;
+import dev.distillery.data.ImagePipeline;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
-import dev.distillery.v1.Preprocessing;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -35,7 +33,7 @@ public final class LoadedModel implements AutoCloseable {
     private final int height;
     private final int width;
     private final int classes;
-    private final Normalization normalization;
+    private final ImagePipeline pipeline;
     private final boolean oneImagePerRun;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
@@ -48,27 +46,32 @@ public final class LoadedModel implements AutoCloseable {
         this.inputName = input.getName();
         this.oneImagePerRun = input.getInfo() instanceof TensorInfo tensor && tensor.getShape().length > 0
                 && tensor.getShape()[0] == 1;
+        this.pipeline = pipeline(info);
+        this.channels = pipeline.channels();
+        this.height = pipeline.height();
+        this.width = pipeline.width();
+        this.classes = info.getLabelsCount();
+    }
+
+    /**
+     * How images become this model's inputs, from its model.json.
+     *
+     * @throws DistilleryException FAILED_PRECONDITION when model.json's preprocessing does not fit its
+     *     input shape
+     */
+    public static ImagePipeline pipeline(ModelInfo info) {
         if (info.getInputShapeCount() != 3) {
             throw DistilleryException.precondition(
                     "model %s/%d: model.json input_shape must be [channels, height, width], got %s",
                     info.getName(), info.getVersion(), info.getInputShapeList());
         }
-        this.channels = Math.toIntExact(info.getInputShape(0));
-        this.height = Math.toIntExact(info.getInputShape(1));
-        this.width = Math.toIntExact(info.getInputShape(2));
-        this.classes = info.getLabelsCount();
-        Preprocessing pre = info.getPreprocessing();
-        this.normalization = new Normalization(
-                perChannel(pre.getMeanList(), channels, 0f), perChannel(pre.getStdList(), channels, 1f));
-    }
-
-    /** One value per channel; a single value applies to every channel. */
-    private static float[] perChannel(List<Float> values, int channels, float fallback) {
-        float[] out = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            out[c] = values.isEmpty() ? fallback : values.get(values.size() == 1 ? 0 : c);
+        try {
+            return ImagePipeline.of(info.getPreprocessing(), Math.toIntExact(info.getInputShape(0)),
+                    Math.toIntExact(info.getInputShape(1)), Math.toIntExact(info.getInputShape(2)));
+        } catch (DistilleryException | ArithmeticException e) {
+            throw DistilleryException.precondition("model %s/%d: model.json %s", info.getName(), info.getVersion(),
+                    e.getMessage());
         }
-        return out;
     }
 
     public ModelInfo info() {
@@ -100,9 +103,9 @@ public final class LoadedModel implements AutoCloseable {
         return classes;
     }
 
-    /** The per-channel mean and std of model.json's preprocessing (0 and 1 where it gives none). */
-    public Normalization normalization() {
-        return normalization;
+    /** How an image becomes this model's input, as model.json says; built once per loaded model. */
+    public ImagePipeline pipeline() {
+        return pipeline;
     }
 
     /** A direct buffer sized for {@code batch} inputs, ready to be filled and passed to {@link #logits}. */

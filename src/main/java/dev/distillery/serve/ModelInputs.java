@@ -1,53 +1,75 @@
 package dev.distillery.serve;
 
-import dev.distillery.data.ImageSet;
-import dev.distillery.error.DistilleryException;
+import dev.distillery.data.AugmentedImage;
+import dev.distillery.data.ImagePipeline;
+import dev.distillery.data.ImageSource;
+import dev.distillery.data.Prefetcher;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
+import java.util.List;
 
 /**
- * A dataset's images prepared as one model expects them: checked against its input shape and
- * normalised with the mean and std of its model.json, so a teacher trained elsewhere sees inputs
- * the way it was trained on them.
+ * Images run through one model the way its model.json says to prepare them ({@link LoadedModel#pipeline}),
+ * so a teacher trained elsewhere sees inputs as it was trained on them, whatever size and colour the
+ * student takes. Serves evaluation, the teacher's logits computed once, and the teacher run on each
+ * augmented batch.
  */
 public final class ModelInputs {
 
     private static final int BATCH = 256;
+    /** Two background threads prepare and run batches: the machine's two cores. */
+    private static final int THREADS = 2;
 
-    private final float[] values;
-    private final int imageSize;
+    private final LoadedModel model;
+    private final ImagePipeline pipeline;
 
-    private ModelInputs(float[] values, int imageSize) {
-        this.values = values;
-        this.imageSize = imageSize;
+    private ModelInputs(LoadedModel model) {
+        this.model = model;
+        this.pipeline = model.pipeline();
     }
 
-    public static ModelInputs of(LoadedModel model, ImageSet images) {
-        if (images.channels() != model.channels() || images.height() != model.height() || images.width() != model.width()) {
-            throw DistilleryException.invalid("model %s/%d takes %dx%dx%d inputs but the dataset's images are %dx%dx%d",
-                    model.info().getName(), model.info().getVersion(), model.channels(), model.height(), model.width(),
-                    images.channels(), images.height(), images.width());
-        }
-        int[] all = new int[images.count()];
-        Arrays.setAll(all, i -> i);
-        return new ModelInputs(model.normalization().apply(images, all), model.imageSize());
+    public static ModelInputs of(LoadedModel model) {
+        return new ModelInputs(model);
     }
 
-    /** The prepared floats of images {@code start .. start + n - 1}. */
-    public float[] range(int start, int n) {
-        return Arrays.copyOfRange(values, start * imageSize, (start + n) * imageSize);
-    }
-
-    /** Logits of every image (row-major, images x classes), computed in batches. */
-    public float[] logits(LoadedModel model) {
-        int count = values.length / imageSize;
-        float[] out = new float[count * model.classes()];
-        for (int start = 0; start < count; start += BATCH) {
+    /**
+     * Logits of every image of {@code images}, row-major (images x classes), computed in batches that are
+     * read and prepared on background threads.
+     */
+    public float[] logits(ImageSource images) {
+        int classes = model.classes();
+        int count = images.count();
+        float[] out = new float[count * classes];
+        int batches = (count + BATCH - 1) / BATCH;
+        try (Prefetcher<float[]> runs = new Prefetcher<>(batches, THREADS, THREADS + 1, b -> {
+            int start = b * BATCH;
             int n = Math.min(BATCH, count - start);
             FloatBuffer buffer = model.newInputBuffer(n);
-            buffer.put(values, start * imageSize, n * imageSize);
-            System.arraycopy(model.logits(buffer, n), 0, out, start * model.classes(), n * model.classes());
+            for (int i = start; i < start + n; i++) {
+                pipeline.normalize(pipeline.prepare(images.image(i)), buffer);
+            }
+            return model.logits(buffer, n);
+        })) {
+            for (int b = 0; runs.hasNext(); b++) {
+                float[] logits = runs.next();
+                System.arraycopy(logits, 0, out, b * BATCH * classes, logits.length);
+            }
         }
         return out;
+    }
+
+    /** Logits of augmented images, row-major, from one run: the teacher's view of a training batch. */
+    public float[] logits(List<AugmentedImage> images) {
+        FloatBuffer buffer = model.newInputBuffer(images.size());
+        for (AugmentedImage image : images) {
+            pipeline.normalize(pipeline.prepare(image), buffer);
+        }
+        return model.logits(buffer, images.size());
+    }
+
+    /** The input floats of image {@code index}: what a Predict call with this tensor would send. */
+    public float[] input(ImageSource images, int index) {
+        float[] floats = new float[pipeline.imageSize()];
+        pipeline.normalize(pipeline.prepare(images.image(index)), floats, 0);
+        return floats;
     }
 }

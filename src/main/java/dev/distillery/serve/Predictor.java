@@ -53,8 +53,7 @@ public final class Predictor {
         batch.position(index * model.imageSize());
         if (input instanceof ModelInput.Image image) {
             try {
-                ImagePreprocessor.write(image.encoded(), model.info().getPreprocessing(), model.normalization(),
-                        model.height(), model.width(), batch);
+                model.pipeline().write(image.encoded(), batch);
             } catch (DistilleryException e) {
                 throw new DistilleryException(e.kind(), "input " + index + ": " + e.getMessage(), e);
             }
