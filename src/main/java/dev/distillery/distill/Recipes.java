@@ -5,6 +5,7 @@ import dev.distillery.data.Datasets;
 import dev.distillery.data.Augmenter;
 import dev.distillery.data.ImagePipeline;
 import dev.distillery.data.ImageShape;
+import dev.distillery.data.ImageSource;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
@@ -75,7 +76,9 @@ public final class Recipes {
         OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
         DataSpec data = data(recipe.getData());
         int classes = datasets.get(data.getDataset()).labels().size();
-        StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset());
+        // Loading the training split checks the dataset's files are there, before a job is queued.
+        StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset(),
+                datasets.load(data.getDataset(), "train"));
         Recipe.Builder resolved = recipe.toBuilder()
                 .setStudentInput(input)
                 .setBatchSize(recipe.getBatchSize() == 0 ? DEFAULT_BATCH : recipe.getBatchSize())
@@ -156,7 +159,7 @@ public final class Recipes {
      * The student's input with its size and colour filled in: the dataset's own where the recipe gives
      * none. Mean and std stay empty when not given: the run fits them on the training images.
      */
-    private StudentInput studentInput(StudentInput input, String dataset) {
+    private static StudentInput studentInput(StudentInput input, String dataset, ImageSource train) {
         int height = input.getHeight();
         int width = input.getWidth();
         if ((height == 0) != (width == 0)) {
@@ -172,7 +175,7 @@ public final class Recipes {
         Preprocessing pre = input.getPreprocessing();
         String color = pre.getColor();
         if (height == 0 || color.isEmpty()) {
-            ImageShape shape = datasets.load(dataset, "train").shape();
+            ImageShape shape = train.shape();
             if (height == 0 && !shape.uniformSize()) {
                 throw DistilleryException.invalid(
                         "dataset '%s' holds images of different sizes: set recipe.student_input.height and width "
