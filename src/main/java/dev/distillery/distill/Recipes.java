@@ -1,8 +1,8 @@
 package dev.distillery.distill;
 
 import com.google.protobuf.FloatValue;
-import dev.distillery.data.Datasets;
 import dev.distillery.data.Augmenter;
+import dev.distillery.data.Datasets;
 import dev.distillery.data.ImagePipeline;
 import dev.distillery.data.ImageShape;
 import dev.distillery.data.ImageSource;
@@ -167,11 +167,6 @@ public final class Recipes {
                     "recipe.student_input: set both height and width, or neither for the dataset's size; got %d x %d",
                     height, width);
         }
-        if (height < 0 || width < 0 || height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE) {
-            throw DistilleryException.invalid(
-                    "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d",
-                    MAX_INPUT_SIDE, height, width);
-        }
         Preprocessing pre = input.getPreprocessing();
         String color = pre.getColor();
         if (height == 0 || color.isEmpty()) {
@@ -184,6 +179,11 @@ public final class Recipes {
             height = height == 0 ? shape.height() : height;
             width = width == 0 ? shape.width() : width;
             color = color.isEmpty() ? (shape.channels() == 1 ? ImagePipeline.GRAY : ImagePipeline.RGB) : color;
+        }
+        if (height < 1 || width < 1 || height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE) {
+            throw DistilleryException.invalid(
+                    "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d%s",
+                    MAX_INPUT_SIDE, height, width, input.getHeight() == 0 ? " from the dataset: set them" : "");
         }
         if (pre.getCenterCrop() && pre.getResize() < Math.max(height, width)) {
             throw DistilleryException.invalid(
