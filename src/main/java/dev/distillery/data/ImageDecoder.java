@@ -8,6 +8,7 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -66,7 +67,8 @@ public final class ImageDecoder {
      * @throws DistilleryException as {@link #read}
      */
     public static ImageShape header(Path file) {
-        try (ImageInputStream in = ImageIO.createImageInputStream(Files.newInputStream(file))) {
+        // Closing an ImageInputStream leaves the stream under it open: both are closed here.
+        try (InputStream raw = Files.newInputStream(file); ImageInputStream in = ImageIO.createImageInputStream(raw)) {
             ImageReader reader = reader(in, "image " + file, -1);
             try {
                 ImageTypeSpecifier type = reader.getRawImageType(0);

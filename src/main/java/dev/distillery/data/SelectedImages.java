@@ -1,6 +1,9 @@
 package dev.distillery.data;
 
-/** A view of some images of another source, in a given order and with labels of its own. */
+/**
+ * A view of some images of another source, in a given order and with labels of its own. Its shape is the
+ * whole source's: a selection of a folder of mixed sizes counts as mixed.
+ */
 final class SelectedImages implements ImageSource {
 
     private final ImageSource base;

@@ -1,10 +1,11 @@
 package dev.distillery.distill;
 
 import com.google.protobuf.FloatValue;
-import dev.distillery.data.Datasets;
 import dev.distillery.data.Augmenter;
+import dev.distillery.data.Datasets;
 import dev.distillery.data.ImagePipeline;
 import dev.distillery.data.ImageShape;
+import dev.distillery.data.ImageSource;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
@@ -75,7 +76,9 @@ public final class Recipes {
         OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
         DataSpec data = data(recipe.getData());
         int classes = datasets.get(data.getDataset()).labels().size();
-        StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset());
+        // Loading the training split checks the dataset's files are there, before a job is queued.
+        StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset(),
+                datasets.load(data.getDataset(), "train"));
         Recipe.Builder resolved = recipe.toBuilder()
                 .setStudentInput(input)
                 .setBatchSize(recipe.getBatchSize() == 0 ? DEFAULT_BATCH : recipe.getBatchSize())
@@ -156,7 +159,7 @@ public final class Recipes {
      * The student's input with its size and colour filled in: the dataset's own where the recipe gives
      * none. Mean and std stay empty when not given: the run fits them on the training images.
      */
-    private StudentInput studentInput(StudentInput input, String dataset) {
+    private static StudentInput studentInput(StudentInput input, String dataset, ImageSource train) {
         int height = input.getHeight();
         int width = input.getWidth();
         if ((height == 0) != (width == 0)) {
@@ -164,15 +167,10 @@ public final class Recipes {
                     "recipe.student_input: set both height and width, or neither for the dataset's size; got %d x %d",
                     height, width);
         }
-        if (height < 0 || width < 0 || height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE) {
-            throw DistilleryException.invalid(
-                    "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d",
-                    MAX_INPUT_SIDE, height, width);
-        }
         Preprocessing pre = input.getPreprocessing();
         String color = pre.getColor();
         if (height == 0 || color.isEmpty()) {
-            ImageShape shape = datasets.load(dataset, "train").shape();
+            ImageShape shape = train.shape();
             if (height == 0 && !shape.uniformSize()) {
                 throw DistilleryException.invalid(
                         "dataset '%s' holds images of different sizes: set recipe.student_input.height and width "
@@ -181,6 +179,11 @@ public final class Recipes {
             height = height == 0 ? shape.height() : height;
             width = width == 0 ? shape.width() : width;
             color = color.isEmpty() ? (shape.channels() == 1 ? ImagePipeline.GRAY : ImagePipeline.RGB) : color;
+        }
+        if (height < 1 || width < 1 || height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE) {
+            throw DistilleryException.invalid(
+                    "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d%s",
+                    MAX_INPUT_SIDE, height, width, input.getHeight() == 0 ? " from the dataset: set them" : "");
         }
         if (pre.getCenterCrop() && pre.getResize() < Math.max(height, width)) {
             throw DistilleryException.invalid(

@@ -104,4 +104,28 @@ class TrainingSplitTest {
     private static int id(ImageSet images, int i) {
         return (images.pixels()[2 * i] & 0xff) << 8 | (images.pixels()[2 * i + 1] & 0xff);
     }
+
+    @Test
+    void thePlanSplitsAnySourceAsItSplitsImagesInMemory() {
+        TrainingSplit inMemory = TrainingSplit.of(IMAGES, 300, 0.2f, 0.5f, 9);
+        TrainingSplit.Plan plan = TrainingSplit.Plan.of(IMAGES.count(), 300, 0.2f, 0.5f, 9);
+        // The same images behind a source that is not an ImageSet, as an image folder's listing is not.
+        ImageSource listing = new ImageSource() {
+            public int count() { return IMAGES.count(); }
+            public int label(int index) { return IMAGES.label(index); }
+            public Pixels image(int index) { return IMAGES.image(index); }
+            public ImageShape shape() { return IMAGES.shape(); }
+            public boolean inMemory() { return false; }
+        };
+
+        assertEquals(inMemory.labelledCount(), plan.labelledCount());
+        for (ImageSource[] pair : new ImageSource[][] {
+                {inMemory.train(), plan.train(listing)}, {inMemory.validation(), plan.validation(listing)}}) {
+            assertEquals(pair[0].count(), pair[1].count());
+            for (int i = 0; i < pair[0].count(); i++) {
+                assertEquals(pair[0].label(i), pair[1].label(i));
+                assertArrayEquals(pair[0].image(i).values(), pair[1].image(i).values());
+            }
+        }
+    }
 }
