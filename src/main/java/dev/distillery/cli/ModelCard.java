@@ -7,6 +7,8 @@ import com.google.protobuf.util.JsonFormat;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Preprocessing;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -60,7 +62,7 @@ final class ModelCard {
                             ? ", " + card.getTraining().getTrialsCount() + " sweep settings tried" : ""));
         }
         Map<String, Double> metrics = new TreeMap<>(card.getMetricsMap());
-        metrics.forEach((name, value) -> line(text, name, String.format("%.6g", value)));
+        metrics.forEach((name, value) -> line(text, name, figure(value)));
         line(text, "sha256", card.getSha256());
         return text.toString();
     }
@@ -83,6 +85,14 @@ final class ModelCard {
     /** Minutes in UTC, or "-" when the server sent no time. */
     static String created(Timestamp time) {
         return time.getSeconds() == 0 ? "-" : MINUTES.format(Instant.ofEpochSecond(time.getSeconds(), time.getNanos()));
+    }
+
+    /** Six significant digits, no trailing zeros: 0.703333, 270, 39.4276. */
+    private static String figure(double value) {
+        if (!Double.isFinite(value)) {
+            return String.valueOf(value);
+        }
+        return new BigDecimal(value).round(new MathContext(6)).stripTrailingZeros().toPlainString();
     }
 
     private static String preprocessing(Preprocessing p) {

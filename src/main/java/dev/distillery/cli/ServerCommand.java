@@ -27,6 +27,8 @@ abstract class ServerCommand implements Callable<Integer> {
         try {
             return run(channel);
         } finally {
+            // main() ends with System.exit: what was printed must be out by then.
+            out().flush();
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
