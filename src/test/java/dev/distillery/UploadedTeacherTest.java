@@ -1,6 +1,8 @@
 package dev.distillery;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,9 +12,14 @@ import com.google.protobuf.FloatValue;
 import dev.distillery.data.Datasets;
 import dev.distillery.data.ImageSource;
 import dev.distillery.data.Pixels;
+import dev.distillery.serve.OnnxModels;
 import dev.distillery.v1.Architecture;
 import dev.distillery.v1.ConvStage;
 import dev.distillery.v1.DataSpec;
+import dev.distillery.v1.DeleteModelRequest;
+import dev.distillery.v1.DeleteModelResponse;
+import dev.distillery.v1.DownloadModelRequest;
+import dev.distillery.v1.DownloadModelResponse;
 import dev.distillery.v1.EvaluateRequest;
 import dev.distillery.v1.EvaluationGrpc;
 import dev.distillery.v1.GetModelRequest;
@@ -32,6 +39,8 @@ import dev.distillery.v1.UploadHeader;
 import dev.distillery.v1.UploadModelRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -42,6 +51,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -130,6 +140,37 @@ class UploadedTeacherTest {
         assertTrue(accuracy > 0.5, "the student's test accuracy " + accuracy + " should be far above chance (0.1)");
         double agreement = agreement(teacher, student);
         assertTrue(agreement > 0.6, "the student agrees with its teacher on " + agreement + " of the test images");
+    }
+
+    /** Through Quarkus's worker-thread dispatch: a download in several chunks, then a delete. */
+    @Test
+    void aLargeModelDownloadsWholeAndIsDeleted() throws Exception {
+        byte[] onnx = OnnxModels.classifier(3, 128, 128, 10).bytes();
+        UploadHeader.Builder header = UploadHeader.newBuilder().setName("quarkus-round-trip");
+        for (int i = 0; i < 10; i++) {
+            header.addLabels("class " + i);
+        }
+        ModelInfo stored = upload(header.build(), onnx);
+
+        ModelsGrpc.ModelsBlockingStub models = ModelsGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+        Iterator<DownloadModelResponse> parts = models.downloadModel(DownloadModelRequest.newBuilder()
+                .setModel(ModelRef.newBuilder().setName(stored.getName()).setVersion(stored.getVersion())).build());
+        assertEquals(stored, parts.next().getInfo());
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        int chunks = 0;
+        while (parts.hasNext()) {
+            parts.next().getChunk().writeTo(file);
+            chunks++;
+        }
+        assertArrayEquals(onnx, file.toByteArray());
+        assertTrue(chunks >= 2, "a " + onnx.length + "-byte file in " + chunks + " chunk(s)");
+
+        DeleteModelResponse deleted = models.deleteModel(DeleteModelRequest.newBuilder()
+                .setModel(ModelRef.newBuilder().setName(stored.getName())).build());
+        assertTrue(deleted.getDeletedVersionsList().contains(stored.getVersion()));
+        StatusRuntimeException gone = assertThrows(StatusRuntimeException.class, () -> models.getModel(
+                GetModelRequest.newBuilder().setModel(ModelRef.newBuilder().setName(stored.getName())).build()));
+        assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
     }
 
     private ModelInfo upload(UploadHeader header, byte[] onnx) throws Exception {
