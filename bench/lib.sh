@@ -7,6 +7,11 @@ BENCH_PORT=${BENCH_PORT:-8089}
 BENCH_THREADS=${DISTILLERY_THREADS:-$(nproc)}
 export DISTILLERY_THREADS=$BENCH_THREADS
 
+# Prints the calling script's usage: its header comment from "# Usage" on.
+bench_usage() {
+  sed -n '/^# Usage/,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
+}
+
 # Writes the machine's facts to FILE (key: value lines, read by summarize.py) and shows them.
 bench_machine_info() {
   {

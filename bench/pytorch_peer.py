@@ -89,7 +89,8 @@ def load_data(folder, limit):
             {"color": "gray", "mean": [float(mean)], "std": [float(std)]})
 
 
-# --- models (match the DJL catalogue: convolutions with bias, BatchNorm after each when present) ------
+# --- models (match the DJL catalogue: the cnn's convolutions have a bias, BatchNorm after each when present;
+# the resnet's convolutions have none, each is followed by a BatchNorm) ----------------------------------
 
 def conv(cin, cout, bn):
     layers = [nn.Conv2d(cin, cout, 3, padding=1)]

@@ -32,7 +32,7 @@ def read_machine(work):
 
 
 def machine_line(machine):
-    threads = " (%s training threads)" % machine["threads"] if "threads" in machine else ""
+    threads = ", training threads %s" % machine["threads"] if "threads" in machine else ""
     load = "; load average at start %s" % machine["load at start"] if "load at start" in machine else ""
     return "%s, %s cores%s, %s; commit %s; %s%s." % (machine.get("cpu"), machine.get("cores"), threads,
                                                    machine.get("java"), machine.get("commit"), machine.get("date"), load)
@@ -222,13 +222,15 @@ def quality(work, prefix):
                  teacher_row["model"], teacher_row["version"], format(teacher_row["parameters"], ","),
                  int(recipe.get("epochs", 0)), recipe.get("data", {}).get("train_limit", 0),
                  points(teacher_row["top1_accuracy"])),
-             "Accuracy on the whole test split; each student is its best epoch by validation accuracy. "
-             "Spread: mean ± sample standard deviation [min, max] over seeds, in points.", ""]
+             "Accuracy on the whole test split; %s. Spread: mean ± sample standard deviation [min, max] over "
+             "seeds, in points." % ("each student is its best epoch by validation accuracy"
+                                    if all(r["best_epoch"] for r in runs)
+                                    else "the server reported no best epoch for some students"), ""]
     for entry in fractions:
         if not entry["seeds"]:
             continue
         first = entry["seeds"][0]
-        lines += ["## %s of the labels" % ("all" if entry["labelled_fraction"] >= 1 else
+        lines += ["## %s of the labels" % ("All" if entry["labelled_fraction"] >= 1 else
                                           "%g %%" % points(entry["labelled_fraction"])), "",
                   "Student alone: %d epochs; distilled (KD): %d epochs over every training image." % (
                       first["alone_epochs"], first["distilled_epochs"]), "",
@@ -358,12 +360,11 @@ def speed(work, prefix):
                     if ours["job_seconds"] else None,
                     "target": SPEEDUP_TARGET}
     throughput = []
-    for label, djl_job, peer in (("teacher (reference CNN)", "teacher", "teacher"),
-                                 ("ResNet student", "resnet", "resnet")):
-        d = rates(job_rates(djl[djl_job]))
-        run = torch[peer]["runs"][-1]
+    for label, name in (("teacher (reference CNN)", "teacher"), ("ResNet student (%s)", "resnet")):
+        d = rates(job_rates(djl[name]))
+        run = torch[name]["runs"][-1]
         p = rates([e["images_per_s"] for e in run["epochs"]])
-        throughput.append({"training": "%s, %s" % (label, run["model"]), "djl_images_per_s": d,
+        throughput.append({"training": label.replace("%s", run["model"]), "djl_images_per_s": d,
                            "pytorch_images_per_s": p, "djl_over_pytorch": round(d["median"] / p["median"], 3),
                            "pytorch_parameters": run["parameters"], "target": THROUGHPUT_TARGET})
 
@@ -393,7 +394,7 @@ def speed(work, prefix):
              ""]
     lines += ["## Training throughput: DJL vs PyTorch", ""]
     lines += throughput_table(throughput, torch_version)
-    lines += ["", "Target: DJL at least %.1fx PyTorch for each row: %s." % (THROUGHPUT_TARGET, ", ".join(
+    lines += ["", "Target: DJL at least %.1fx PyTorch for each row: %s." % (THROUGHPUT_TARGET, "; ".join(
         "%s %s" % (t["training"], "met" if t["djl_over_pytorch"] >= THROUGHPUT_TARGET else "not met")
         for t in throughput)), ""]
     write(prefix, merged, lines)
