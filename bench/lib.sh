@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench drivers (source it from the repository root): machine facts, a server of the
 # benchmark's own on BENCH_PORT with its own store, the gRPC client and the PyTorch peer.
 #
