@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
-"""PyTorch peer of the DJL training benchmark: the reference models and our training loop, in PyTorch.
+"""PyTorch peer of the DJL training benchmarks: the catalogue's models and our training loop, in PyTorch.
 
-Trains the catalogue's Fashion-MNIST teacher or student with the loop Distillery runs (AdamW, batch 128,
-a seeded shuffle every epoch; plain cross-entropy or KD on teacher logits computed once) and reports
-training throughput (images/s, first epoch and later epochs apart) and test accuracy, as text and JSON.
+Trains the catalogue's Fashion-MNIST teacher, the reference student or a CIFAR-style ResNet with the loop
+Distillery runs (AdamW, batch 128, a seeded shuffle every epoch) and reports training throughput (images/s,
+first epoch and later epochs apart) and test accuracy, as text and JSON. Modes:
+  plain         cross-entropy on the labels;
+  kd            KD on teacher logits computed once before the epochs (what Distillery does);
+  kd-per-batch  KD with the teacher's forward pass on every batch of every epoch (the seed tutorial's loop).
+--export DIR writes the trained model as ONNX with its labels and normalisation, ready for
+`./distillery models upload`, and checks the file with ONNX Runtime.
 Figures mean something only on an otherwise idle machine: each epoch reports the CPUs other processes took.
 
     bench/install-torch
     bench/.venv/bin/python bench/pytorch_peer.py --model student --epochs 2 --out student.json
     bench/.venv/bin/python bench/pytorch_peer.py --model student --mode kd --teacher-logits t.npy
+    bench/.venv/bin/python bench/pytorch_peer.py --model teacher --epochs 10 --export teacher/
+    bench/.venv/bin/python bench/pytorch_peer.py --model student --mode kd-per-batch --teacher-weights teacher/model.pt
+    bench/.venv/bin/python bench/pytorch_peer.py --model resnet --depth 20 --limit 10000 --epochs 3
 """
 import argparse
 import gzip
@@ -23,12 +31,15 @@ import torch.nn.functional as F
 from torch import nn
 
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
+# Class names in label order, as the server's fashion-mnist dataset names them.
+LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=["teacher", "student"], default="student")
-    p.add_argument("--mode", choices=["plain", "kd"], default="plain")
+    p.add_argument("--model", choices=["teacher", "student", "resnet"], default="student")
+    p.add_argument("--depth", type=int, default=20, choices=[8, 14, 20, 32], help="resnet: 6n + 2 layers")
+    p.add_argument("--mode", choices=["plain", "kd", "kd-per-batch"], default="plain")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--limit", type=int, default=0, help="train on the first N training images (0 = all)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
@@ -38,9 +49,11 @@ def parse_args():
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--temperature", type=float, default=3.0)
     p.add_argument("--alpha", type=float, default=0.7, help="weight of the teacher term")
-    p.add_argument("--teacher-logits", help="kd: .npy of N x 10 float32 logits aligned with the training images;"
-                   " without it a teacher is trained in this run first")
-    p.add_argument("--teacher-epochs", type=int, default=1, help="kd without --teacher-logits")
+    p.add_argument("--teacher-logits", help="kd: .npy of N x 10 float32 logits aligned with the training images")
+    p.add_argument("--teacher-weights", help="kd, kd-per-batch: the teacher's state dict (model.pt of --export)")
+    p.add_argument("--teacher-epochs", type=int, default=1,
+                   help="kd, kd-per-batch without a given teacher: train one in this run first, for this many epochs")
+    p.add_argument("--export", metavar="DIR", help="write model.onnx, model.pt, labels.txt and preprocessing.json here")
     p.add_argument("--data", default=DATA_DIR, help="folder of the Fashion-MNIST IDX .gz files")
     p.add_argument("--out", help="write the results as JSON here")
     return p.parse_args()
@@ -72,10 +85,12 @@ def load_data(folder, limit):
     def norm(x):
         return torch.from_numpy((x - mean) / std)
 
-    return norm(x_train), torch.from_numpy(y_train), norm(x_test), torch.from_numpy(y_test)
+    return (norm(x_train), torch.from_numpy(y_train), norm(x_test), torch.from_numpy(y_test),
+            {"color": "gray", "mean": [float(mean)], "std": [float(std)]})
 
 
-# --- models (match the DJL catalogue: convolutions with bias, BatchNorm after each when present) ------
+# --- models (match the DJL catalogue: the cnn's convolutions have a bias, BatchNorm after each when present;
+# the resnet's convolutions have none, each is followed by a BatchNorm) ----------------------------------
 
 def conv(cin, cout, bn):
     layers = [nn.Conv2d(cin, cout, 3, padding=1)]
@@ -99,7 +114,43 @@ def student():
         nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
 
 
-MODELS = {"teacher": teacher, "student": student}
+def conv_bn(cin, cout, kernel, stride):
+    """Convolution without bias (the BatchNorm's beta takes its place), then BatchNorm."""
+    return [nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)]
+
+
+class BasicBlock(nn.Module):
+    """ReLU(body(x) + shortcut(x)); the shortcut is a 1x1 convolution and BatchNorm where the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.body = nn.Sequential(*conv_bn(cin, cout, 3, stride), nn.ReLU(), *conv_bn(cout, cout, 3, 1))
+        self.shortcut = nn.Sequential(*conv_bn(cin, cout, 1, stride)) if stride != 1 or cin != cout else nn.Identity()
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet(depth, channels=1, classes=10):
+    """The catalogue's "resnet" (CIFAR ResNet, He et al. 2016): 3x3 stem to 16 channels, three stages of
+    (depth - 2) / 6 basic blocks with 16, 32 and 64 channels, stride 2 entering stages 2 and 3, global
+    average pooling, dense. resnet20 on 3x32x32 has 272,474 parameters."""
+    n = (depth - 2) // 6
+    layers, cin = [*conv_bn(channels, 16, 3, 1), nn.ReLU()], 16
+    for stage, cout in enumerate((16, 32, 64)):
+        for block in range(n):
+            layers.append(BasicBlock(cin, cout, 2 if stage > 0 and block == 0 else 1))
+            cin = cout
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes))
+
+
+def build(name, args):
+    return resnet(args.depth) if name == "resnet" else {"teacher": teacher, "student": student}[name]()
+
+
+def display_name(name, args):
+    return "resnet%d" % args.depth if name == "resnet" else name
 
 
 # --- loop ---------------------------------------------------------------------------------------------
@@ -119,10 +170,11 @@ def busy_cpu_seconds():
     return sum(ticks[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK")
 
 
-def train(name, n_epochs, x, y, args, teacher_logits=None):
-    """Trains one model; returns it with its per-epoch figures. Only the epochs themselves are timed."""
+def train(name, n_epochs, x, y, args, teacher_outputs=None):
+    """Trains one model; returns it with its per-epoch figures. Only the epochs themselves are timed, and
+    with them teacher_outputs(indices), which gives the teacher's logits for those training images."""
     torch.manual_seed(args.seed)  # same initial weights and dropout masks for the same seed
-    model = MODELS[name]()
+    model = build(name, args)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     shuffle = torch.Generator().manual_seed(args.seed)
     n = len(x)
@@ -134,10 +186,10 @@ def train(name, n_epochs, x, y, args, teacher_logits=None):
         for i in range(0, n, args.batch):
             idx = order[i:i + args.batch]
             logits = model(x[idx])
-            if teacher_logits is None:
+            if teacher_outputs is None:
                 loss = F.cross_entropy(logits, y[idx])
             else:
-                loss = kd_loss(logits, y[idx], teacher_logits[idx], args.temperature, args.alpha)
+                loss = kd_loss(logits, y[idx], teacher_outputs(idx), args.temperature, args.alpha)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -151,7 +203,7 @@ def train(name, n_epochs, x, y, args, teacher_logits=None):
         epochs.append({"epoch": epoch, "seconds": round(seconds, 3), "images": n,
                        "images_per_s": round(n / seconds, 1), "mean_loss": round(total / n, 4),
                        "cpu_per_wall": round(own / seconds, 2), "other_cpus": round(other / seconds, 2)})
-        print(f"  {name} epoch {epoch}: {seconds:.2f} s, {n / seconds:.0f} images/s, mean loss {total / n:.4f}, "
+        print(f"  {display_name(name, args)} epoch {epoch}: {seconds:.2f} s, {n / seconds:.0f} images/s, mean loss {total / n:.4f}, "
               f"cpu/wall {own / seconds:.2f}, other processes {other / seconds:.2f} CPUs", flush=True)
     return model, epochs
 
@@ -186,37 +238,110 @@ def machine_info(threads):
             "mkldnn": torch.backends.mkldnn.is_available()}
 
 
+def load_teacher_logits(path, n):
+    logits = torch.from_numpy(np.load(path).astype(np.float32))
+    if logits.shape[0] < n or logits.shape[1:] != (10,):
+        raise SystemExit(f"{path}: shape {tuple(logits.shape)}, need ({n}, 10)")
+    return logits[:n]
+
+
+def teacher_model(args, x, y, x_test, y_test, results):
+    """The teacher for the kd modes, in eval mode: loaded from --teacher-weights, else trained in this run."""
+    if args.teacher_weights:
+        model = teacher()
+        model.load_state_dict(torch.load(args.teacher_weights))
+        accuracy = (predict(model, x_test).argmax(1) == y_test).float().mean().item()
+        results["teacher"] = {"weights": args.teacher_weights, "test_accuracy": round(accuracy, 4)}
+        print(f"teacher from {args.teacher_weights}: test accuracy {accuracy:.4f}", flush=True)
+    else:
+        print(f"training the teacher for {args.teacher_epochs} epoch(s) first", flush=True)
+        model, epochs = train("teacher", args.teacher_epochs, x, y, args)
+        results["runs"].append({**summary("teacher", model, epochs, x_test, y_test), "role": "in-run teacher"})
+    model.eval()
+    return model
+
+
+def teacher_outputs(args, x, y, x_test, y_test, results):
+    """For the student's loop: a function from training-image indices to the teacher's logits, or None."""
+    if args.mode == "plain":
+        return None
+    if args.mode == "kd" and args.teacher_logits:
+        logits = load_teacher_logits(args.teacher_logits, len(x))
+        return lambda idx: logits[idx]
+    model = teacher_model(args, x, y, x_test, y_test, results)
+    if args.mode == "kd":
+        # Computed once in eval mode: the data is not augmented, so every epoch would see the same logits.
+        start = time.perf_counter()
+        logits = predict(model, x)
+        results["teacher_logits_seconds"] = round(time.perf_counter() - start, 3)
+        return lambda idx: logits[idx]
+
+    # kd-per-batch, the seed's loop: the teacher in eval mode without gradients, on every batch of every
+    # epoch, inside the timed epochs.
+    @torch.no_grad()
+    def forward(idx):
+        return model(x[idx])
+
+    return forward
+
+
+def export(model, folder, preprocessing, x_test, y_test):
+    """model.onnx (batch dimension symbolic), model.pt, labels.txt and preprocessing.json in folder; the ONNX
+    file is run by ONNX Runtime on the test set and compared with the PyTorch model it came from."""
+    import onnxruntime  # only here: the throughput runs do not need it
+
+    os.makedirs(folder, exist_ok=True)
+    model.eval()
+    torch.save(model.state_dict(), os.path.join(folder, "model.pt"))
+    onnx_path = os.path.join(folder, "model.onnx")
+    # The TorchScript-based exporter needs the onnx package only (no onnxscript); it folds each BatchNorm
+    # into the convolution before it.
+    torch.onnx.export(model, x_test[:1], onnx_path, dynamo=False, opset_version=17,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    with open(os.path.join(folder, "labels.txt"), "w") as f:
+        f.write("\n".join(LABELS) + "\n")
+    with open(os.path.join(folder, "preprocessing.json"), "w") as f:
+        json.dump(preprocessing, f, indent=2)
+
+    session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    ort = np.concatenate([session.run(None, {"input": x_test[i:i + 1000].numpy()})[0]
+                          for i in range(0, len(x_test), 1000)])
+    ours = predict(model, x_test).numpy()
+    check = {"folder": folder, "onnx_bytes": os.path.getsize(onnx_path),
+             "onnxruntime": onnxruntime.__version__,
+             "max_abs_logit_difference": float(np.abs(ort - ours).max()),
+             "onnxruntime_test_accuracy": round(float((ort.argmax(1) == y_test.numpy()).mean()), 4),
+             "preprocessing": preprocessing}
+    print(f"exported to {folder}: ONNX Runtime test accuracy {check['onnxruntime_test_accuracy']:.4f}, "
+          f"largest logit difference from PyTorch {check['max_abs_logit_difference']:.2e}", flush=True)
+    return check
+
+
 def main():
     args = parse_args()
+    if args.teacher_logits and args.mode != "kd":
+        raise SystemExit("--teacher-logits goes with --mode kd")
+    if args.teacher_weights and args.mode == "plain":
+        raise SystemExit("--teacher-weights goes with --mode kd or kd-per-batch")
     torch.set_num_threads(args.threads)
     info = machine_info(torch.get_num_threads())
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
 
     start = time.perf_counter()
-    x, y, x_test, y_test = load_data(args.data, args.limit)
+    x, y, x_test, y_test, preprocessing = load_data(args.data, args.limit)
     print(f"data: {len(x)} training, {len(x_test)} test images, loaded in {time.perf_counter() - start:.2f} s",
           flush=True)
 
     results = {"machine": info, "config": vars(args), "runs": []}
-    teacher_logits = None
-    if args.mode == "kd":
-        if args.teacher_logits:
-            teacher_logits = torch.from_numpy(np.load(args.teacher_logits).astype(np.float32))
-            if teacher_logits.shape[0] < len(x) or teacher_logits.shape[1:] != (10,):
-                raise SystemExit(f"{args.teacher_logits}: shape {tuple(teacher_logits.shape)}, need ({len(x)}, 10)")
-            teacher_logits = teacher_logits[:len(x)]
-        else:
-            print(f"training the teacher for {args.teacher_epochs} epoch(s) to get its logits", flush=True)
-            model, epochs = train("teacher", args.teacher_epochs, x, y, args)
-            results["runs"].append({**summary("teacher", model, epochs, x_test, y_test), "role": "in-run teacher"})
-            # Computed once in eval mode: the data is not augmented, so every epoch would see the same logits.
-            start = time.perf_counter()
-            teacher_logits = predict(model, x)
-            results["teacher_logits_seconds"] = round(time.perf_counter() - start, 3)
+    outputs = teacher_outputs(args, x, y, x_test, y_test, results)
 
-    print(f"training the {args.model} ({args.mode}) for {args.epochs} epoch(s)", flush=True)
-    model, epochs = train(args.model, args.epochs, x, y, args, teacher_logits)
-    results["runs"].append({**summary(args.model, model, epochs, x_test, y_test), "role": args.mode})
+    name = display_name(args.model, args)
+    print(f"training the {name} ({args.mode}) for {args.epochs} epoch(s)", flush=True)
+    model, epochs = train(args.model, args.epochs, x, y, args, outputs)
+    results["runs"].append({**summary(name, model, epochs, x_test, y_test), "role": args.mode})
+    if args.export:
+        results["export"] = export(model, args.export, preprocessing, x_test, y_test)
 
     for run in results["runs"]:
         later = run["steady_images_per_s"] or "n/a (one epoch)"
