@@ -4,7 +4,6 @@ import dev.distillery.data.Datasets;
 import dev.distillery.data.ImageSet;
 import dev.distillery.data.Normalization;
 import dev.distillery.data.TrainingSplit;
-import dev.distillery.export.OnnxExporter;
 import dev.distillery.jobs.JobContext;
 import dev.distillery.jobs.JobRunner;
 import dev.distillery.model.ArchitectureCatalogue;
@@ -14,6 +13,7 @@ import dev.distillery.serve.ModelInputs;
 import dev.distillery.serve.ModelSessions;
 import dev.distillery.store.ModelStore;
 import dev.distillery.v1.DataSpec;
+import dev.distillery.v1.Distillation;
 import dev.distillery.v1.EpochProgress;
 import dev.distillery.v1.Finished;
 import dev.distillery.v1.Lineage;
@@ -21,12 +21,16 @@ import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Preprocessing;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.TrainingSummary;
+import dev.distillery.v1.TrialResult;
 import java.util.List;
 
 /**
  * Carries out a resolved recipe: split the data, compute the teacher's logits once (the data is not
- * augmented, so every epoch would see the same ones), train the student, export it to ONNX, store it
- * as a new version and load it for serving.
+ * augmented, so every epoch would see the same ones), train the student (every setting of a sweep,
+ * keeping the best), export its best epoch to ONNX, store it as a new version and load it for serving.
+ * Checkpoints go to the job's work folder after every epoch; a job started again after the server
+ * stopped carries on from the last one and makes the same model.
  */
 public final class DistillationRun implements JobRunner {
 
@@ -58,9 +62,8 @@ public final class DistillationRun implements JobRunner {
         context.stage("data", String.format("%s: %d training images (%d labelled), %d for validation",
                 dataset.name(), split.train().count(), split.labelledCount(), split.validation().count()));
 
-        float alpha = recipe.getDistillation().getAlpha().getValue();
         float[] teacherLogits = null;
-        if (recipe.hasTeacher() && alpha > 0) {
+        if (recipe.hasTeacher() && Sweep.usesTeacher(recipe.getDistillation())) {
             LoadedModel teacher = sessions.get(recipe.getTeacher());
             long t0 = System.nanoTime();
             teacherLogits = ModelInputs.of(teacher, split.train()).logits(teacher);
@@ -70,38 +73,87 @@ public final class DistillationRun implements JobRunner {
 
         Network network = catalogue.build(Recipes.spec(recipe.getStudent()), images.channels(), images.height(),
                 images.width(), dataset.labels().size());
-        TrainingOptions options = new TrainingOptions(recipe.getEpochs(), recipe.getBatchSize(),
-                recipe.getOptimizer().getLearningRate().getValue(), recipe.getOptimizer().getWeightDecay().getValue(),
-                recipe.getDistillation().getTemperature().getValue(), alpha, recipe.getSeed(),
-                TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice()));
-        context.stage("training", String.format("%s with %,d parameters, %d epochs, %s",
+        context.stage("training", String.format("%s with %,d parameters, %d epochs, %s, %s",
                 recipe.getStudent().getName(), network.parameterCount(), recipe.getEpochs(),
-                teacherLogits == null ? "labels only" : String.format("KD T %.2f alpha %.2f",
-                        options.temperature(), options.alpha())));
-        try (StudentData data = new InMemoryStudentData(split.train(), alpha > 0 ? teacherLogits : null,
-                        split.validation(), normalization, dataset.labels().size(), recipe.getSeed());
-                TrainedStudent student = new StudentTrainer(options)
-                        .train(network, data, stats -> context.epoch(progress(stats)), context::cancelled)) {
-            byte[] onnx = new OnnxExporter().export(network, student.model().getBlock());
-            EpochStats last = student.history().get(student.history().size() - 1);
+                teacherLogits == null ? "labels only" : method(recipe.getDistillation()), optimizer(recipe)));
+        CheckpointFile checkpoints = new CheckpointFile(context.workDirectory());
+        SweepProgress start = resumePoint(recipe, checkpoints, context);
+        TrainingDevice device = TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice());
+        try (StudentData data = new InMemoryStudentData(split.train(), teacherLogits,
+                split.validation(), normalization, dataset.labels().size(), recipe.getSeed())) {
+            Sweep.Outcome outcome = new Sweep(recipe, device, checkpoints).run(network, data, start, new Sweep.Listener() {
+                @Override
+                public void onEpoch(String trial, EpochStats stats) {
+                    context.epoch(progress(trial, stats));
+                }
+
+                @Override
+                public void onTrial(TrialResult result) {
+                    context.trial(result);
+                }
+            }, context::cancelled);
+            outcome.trials().stream().filter(TrialResult::getChosen).forEach(context::trial);
+            TrialOutcome chosen = outcome.chosen();
             ModelInfo card = card(recipe, network, dataset, normalization, context.jobId())
-                    .putMetrics("validation_accuracy", last.validationAccuracy())
-                    .putMetrics("train_loss", last.meanLoss())
+                    .putMetrics("validation_accuracy", chosen.best().validationAccuracy())
+                    .putMetrics("train_loss", chosen.best().meanLoss())
                     .putMetrics("train_images", split.train().count())
                     .putMetrics("labelled_images", split.labelledCount())
-                    .putMetrics("images_per_second", last.imagesPerSecond())
+                    .putMetrics("images_per_second", chosen.best().imagesPerSecond())
                     .putMetrics("train_seconds", seconds(started))
+                    .setTraining(TrainingSummary.newBuilder()
+                            .setBestEpoch(chosen.best().epoch())
+                            .setEpochsRun(chosen.epochsRun())
+                            .setEarlyStopped(chosen.earlyStopped())
+                            .addAllTrials(outcome.trials()))
                     .build();
-            ModelInfo stored = store.add(recipe.getOutputModel(), onnx, card);
-            context.stage("export", String.format("ONNX written to %s, %d bytes",
-                    store.modelFile(stored.getName(), stored.getVersion()), onnx.length));
+            ModelInfo stored = store.add(recipe.getOutputModel(), chosen.onnx(), card);
+            context.stage("export", String.format("ONNX of epoch %d written to %s, %d bytes", chosen.best().epoch(),
+                    store.modelFile(stored.getName(), stored.getVersion()), chosen.onnx().length));
             sessions.publish(stored);
             return Finished.newBuilder()
                     .setModel(ModelRef.newBuilder().setName(stored.getName()).setVersion(stored.getVersion()))
-                    .setValidationAccuracy(last.validationAccuracy())
+                    .setValidationAccuracy(chosen.best().validationAccuracy())
+                    .setBestEpoch(chosen.best().epoch())
                     .setSeconds(seconds(started))
                     .build();
         }
+    }
+
+    /**
+     * Where the job's checkpoint says to carry on; the start when there is none. A resumed sweep
+     * reports its finished settings again, as the job's record may predate them.
+     */
+    private static SweepProgress resumePoint(Recipe recipe, CheckpointFile checkpoints, JobContext context) {
+        SweepProgress saved = checkpoints.load().orElse(null);
+        if (saved == null) {
+            return SweepProgress.START;
+        }
+        int settings = Sweep.settings(recipe.getDistillation()).size();
+        context.stage("resume", String.format("from the checkpoint: %d of %d settings finished%s",
+                saved.trials().size(), settings, saved.current() == null ? ""
+                        : String.format(", the next one after epoch %d", saved.current().epoch())));
+        if (Sweep.isSweep(recipe.getDistillation())) {
+            saved.trials().forEach(context::trial);
+        }
+        return saved;
+    }
+
+    /** E.g. "kd T 3 alpha 0.7", "dkd T 4 alpha 1 beta 8 warm-up 20", "kd sweep of 6 settings". */
+    private static String method(Distillation distillation) {
+        if (Sweep.isSweep(distillation)) {
+            return String.format("%s sweep of %d settings", distillation.getMethod(),
+                    Sweep.settings(distillation).size());
+        }
+        String settings = distillation.getMethod() + " " + Sweep.label(distillation).replace('=', ' ');
+        return distillation.hasBeta() ? String.format("%s beta %s warm-up %d", settings,
+                distillation.getBeta().getValue(), distillation.getWarmupEpochs().getValue()) : settings;
+    }
+
+    /** E.g. "sgd lr 0.05, cosine schedule". */
+    private static String optimizer(Recipe recipe) {
+        return String.format("%s lr %s, %s schedule", recipe.getOptimizer().getName(),
+                recipe.getOptimizer().getLearningRate().getValue(), recipe.getSchedule().getName());
     }
 
     private static ModelInfo.Builder card(Recipe recipe, Network network, Datasets.Dataset dataset,
@@ -123,12 +175,14 @@ public final class DistillationRun implements JobRunner {
                 .setArchitecture(recipe.getStudent());
     }
 
-    private static EpochProgress progress(EpochStats stats) {
+    private static EpochProgress progress(String trial, EpochStats stats) {
         return EpochProgress.newBuilder()
                 .setEpoch(stats.epoch())
                 .setEpochs(stats.epochs())
                 .setTrainLoss(stats.meanLoss())
                 .setValidationAccuracy(stats.validationAccuracy())
+                .setTrial(trial)
+                .setLearningRate(stats.learningRate())
                 .setImagesPerSecond(stats.imagesPerSecond())
                 .setEtaSeconds(stats.etaSeconds())
                 .build();

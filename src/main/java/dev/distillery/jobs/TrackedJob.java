@@ -7,6 +7,7 @@ import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Recipe;
 import dev.distillery.v1.Stage;
+import dev.distillery.v1.TrialResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,24 @@ final class TrackedJob implements JobContext {
             job.addEpochs(progress);
         }
         emit(JobEvent.newBuilder().setEpoch(progress));
+    }
+
+    @Override
+    public void trial(TrialResult result) {
+        synchronized (this) {
+            List<TrialResult> trials = job.getTrialsList();
+            int same = 0;
+            while (same < trials.size() && !(trials.get(same).getTemperature() == result.getTemperature()
+                    && trials.get(same).getAlpha() == result.getAlpha())) {
+                same++;
+            }
+            if (same < trials.size()) {
+                job.setTrials(same, result);
+            } else {
+                job.addTrials(result);
+            }
+        }
+        emit(JobEvent.newBuilder().setTrial(result));
     }
 
     @Override
