@@ -63,7 +63,7 @@ public final class DistillationRun implements JobRunner {
                 dataset.name(), split.train().count(), split.labelledCount(), split.validation().count()));
 
         float[] teacherLogits = null;
-        if (recipe.hasTeacher() && Sweep.usesTeacher(recipe.getDistillation())) {
+        if (recipe.hasTeacher() && SweepRun.usesTeacher(recipe.getDistillation())) {
             LoadedModel teacher = sessions.get(recipe.getTeacher());
             long t0 = System.nanoTime();
             teacherLogits = ModelInputs.of(teacher, split.train()).logits(teacher);
@@ -81,17 +81,8 @@ public final class DistillationRun implements JobRunner {
         TrainingDevice device = TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice());
         try (StudentData data = new InMemoryStudentData(split.train(), teacherLogits,
                 split.validation(), normalization, dataset.labels().size(), recipe.getSeed())) {
-            Sweep.Outcome outcome = new Sweep(recipe, device, checkpoints).run(network, data, start, new Sweep.Listener() {
-                @Override
-                public void onEpoch(String trial, EpochStats stats) {
-                    context.epoch(progress(trial, stats));
-                }
-
-                @Override
-                public void onTrial(TrialResult result) {
-                    context.trial(result);
-                }
-            }, context::cancelled);
+            SweepRun.Outcome outcome = new SweepRun(recipe, device, checkpoints)
+                    .run(network, data, start, events(context), context::cancelled);
             outcome.trials().stream().filter(TrialResult::getChosen).forEach(context::trial);
             TrialOutcome chosen = outcome.chosen();
             ModelInfo card = card(recipe, network, dataset, normalization, context.jobId())
@@ -129,25 +120,37 @@ public final class DistillationRun implements JobRunner {
         if (saved == null) {
             return SweepProgress.START;
         }
-        int settings = Sweep.settings(recipe.getDistillation()).size();
-        context.stage("resume", String.format("from the checkpoint: %d of %d settings finished%s",
-                saved.trials().size(), settings, saved.current() == null ? ""
-                        : String.format(", the next one after epoch %d", saved.current().epoch())));
-        if (Sweep.isSweep(recipe.getDistillation())) {
+        String epoch = saved.current() == null ? "" : String.format(", the setting under way after epoch %d",
+                saved.current().epoch());
+        context.stage("resume", String.format("from the checkpoint in %s: %d of %d settings finished%s",
+                checkpoints.file().getParent(), saved.trials().size(),
+                SweepRun.settings(recipe.getDistillation()).size(), epoch));
+        if (SweepRun.isSweep(recipe.getDistillation())) {
             saved.trials().forEach(context::trial);
         }
         return saved;
     }
 
-    /** E.g. "kd T 3 alpha 0.7", "dkd T 4 alpha 1 beta 8 warm-up 20", "kd sweep of 6 settings". */
+    /** Epochs and finished settings as job events. */
+    private static SweepRun.Listener events(JobContext context) {
+        return new SweepRun.Listener() {
+            @Override
+            public void onEpoch(String trial, EpochStats stats) {
+                context.epoch(progress(trial, stats));
+            }
+
+            @Override
+            public void onTrial(TrialResult result) {
+                context.trial(result);
+            }
+        };
+    }
+
+    /** E.g. "kd T=3 alpha=0.7", "dkd sweep of 4 settings". */
     private static String method(Distillation distillation) {
-        if (Sweep.isSweep(distillation)) {
-            return String.format("%s sweep of %d settings", distillation.getMethod(),
-                    Sweep.settings(distillation).size());
-        }
-        String settings = distillation.getMethod() + " " + Sweep.label(distillation).replace('=', ' ');
-        return distillation.hasBeta() ? String.format("%s beta %s warm-up %d", settings,
-                distillation.getBeta().getValue(), distillation.getWarmupEpochs().getValue()) : settings;
+        return SweepRun.isSweep(distillation)
+                ? String.format("%s sweep of %d settings", distillation.getMethod(), SweepRun.settings(distillation).size())
+                : distillation.getMethod() + " " + SweepRun.label(distillation);
     }
 
     /** E.g. "sgd lr 0.05, cosine schedule". */

@@ -126,7 +126,7 @@ public final class Recipes {
     private static Distillation distillation(Distillation given, boolean hasTeacher, boolean validates) {
         DistillationMethod method = DistillationMethods.get(given.getMethod());
         Distillation resolved = method.resolve(given, hasTeacher);
-        if (Sweep.isSweep(resolved)) {
+        if (SweepRun.isSweep(resolved)) {
             if (!hasTeacher) {
                 throw DistilleryException.invalid(
                         "distillation.sweep tries settings of the teacher's term but the recipe names no teacher: set recipe.teacher");
@@ -137,18 +137,18 @@ public final class Recipes {
             }
             checkDistinct("temperatures", resolved.getSweep().getTemperaturesList());
             checkDistinct("alphas", resolved.getSweep().getAlphasList());
-            for (Distillation setting : Sweep.settings(resolved)) {
+            for (Distillation setting : SweepRun.settings(resolved)) {
                 try {
                     method.resolve(setting, true);
                 } catch (DistilleryException e) {
-                    throw DistilleryException.invalid("distillation.sweep setting %s: %s", Sweep.label(setting), e.getMessage());
+                    throw DistilleryException.invalid("distillation.sweep setting %s: %s", SweepRun.label(setting), e.getMessage());
                 }
             }
         }
         if (!hasTeacher && method.usesTeacher(resolved)) {
             throw DistilleryException.invalid(
                     "distillation %s %s learns from a teacher but the recipe names no teacher: set recipe.teacher, or use method kd with alpha 0 to train on labels alone",
-                    resolved.getMethod(), Sweep.label(resolved));
+                    resolved.getMethod(), SweepRun.label(resolved));
         }
         return resolved;
     }

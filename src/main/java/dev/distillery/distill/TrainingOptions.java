@@ -32,7 +32,7 @@ public record TrainingOptions(
         long seed,
         TrainingDevice device) {
 
-    /** The options of a resolved {@code recipe} for {@code setting}, one of {@link Sweep#settings}. */
+    /** The options of a resolved {@code recipe} for {@code setting}, one of {@link SweepRun#settings}. */
     public static TrainingOptions of(Recipe recipe, Distillation setting, TrainingDevice device) {
         return new TrainingOptions(recipe.getEpochs(), recipe.getBatchSize(), setting, recipe.getLabelSmoothing(),
                 recipe.getOptimizer(), recipe.getSchedule(), recipe.getEarlyStopping().getPatience(),

@@ -22,7 +22,7 @@ import java.util.function.BooleanSupplier;
  * started from a saved {@link SweepProgress} carries on where it stopped: finished settings are not
  * trained again, the one under way resumes after its last finished epoch.
  */
-public final class Sweep {
+public final class SweepRun {
 
     /** Hears about every epoch and every finished setting, on the training thread. */
     public interface Listener {
@@ -48,7 +48,7 @@ public final class Sweep {
     private final CheckpointFile checkpoints;
 
     /** @param recipe resolved by {@link Recipes} */
-    public Sweep(Recipe recipe, TrainingDevice device, CheckpointFile checkpoints) {
+    public SweepRun(Recipe recipe, TrainingDevice device, CheckpointFile checkpoints) {
         this.recipe = recipe;
         this.device = device;
         this.checkpoints = checkpoints;
