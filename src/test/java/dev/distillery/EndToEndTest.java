@@ -28,14 +28,18 @@ import dev.distillery.v1.ModelEvaluation;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.ModelsGrpc;
+import dev.distillery.v1.OptimizerSpec;
 import dev.distillery.v1.PredictRequest;
 import dev.distillery.v1.PredictResponse;
 import dev.distillery.v1.PredictionGrpc;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Schedule;
 import dev.distillery.v1.StudentInput;
+import dev.distillery.v1.Sweep;
 import dev.distillery.v1.Tensor;
 import dev.distillery.v1.TrainRequest;
 import dev.distillery.v1.TrainingGrpc;
+import dev.distillery.v1.TrialResult;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -254,6 +258,36 @@ class EndToEndTest {
         image.getRaster().setDataElements(0, 0, images.width(), images.height(), images.image(index).values());
         Files.createDirectories(file.getParent());
         assertTrue(ImageIO.write(image, "png", file.toFile()));
+    }
+
+    @Test
+    void aSweepReportsEverySettingAndKeepsTheBest() {
+        ModelRef teacher = finished(train(recipe("e2e-sweep-teacher", MLP).build()));
+        List<JobEvent> events = train(recipe("e2e-sweep", MLP).setEpochs(2).setTeacher(teacher)
+                .setDistillation(Distillation.newBuilder().setSweep(Sweep.newBuilder().addTemperatures(2).addTemperatures(4)))
+                .setOptimizer(OptimizerSpec.newBuilder().setName("sgd").setNesterov(true))
+                .setSchedule(Schedule.newBuilder().setName("cosine").setWarmupEpochs(1))
+                .setLabelSmoothing(0.1f)
+                .build());
+        JobEvent last = events.get(events.size() - 1);
+        ModelRef model = finished(events);
+
+        List<String> settings = events.stream().filter(JobEvent::hasEpoch).map(e -> e.getEpoch().getTrial()).toList();
+        assertEquals(List.of("T=2 alpha=0.7", "T=2 alpha=0.7", "T=4 alpha=0.7", "T=4 alpha=0.7"), settings);
+        assertTrue(events.stream().filter(JobEvent::hasEpoch).allMatch(e -> e.getEpoch().getLearningRate() > 0));
+        List<TrialResult> reported = events.stream().filter(JobEvent::hasTrial).map(JobEvent::getTrial).toList();
+        assertEquals(3, reported.size(), "each setting when it ends, then the chosen one: " + reported);
+        TrialResult chosen = reported.get(2);
+        assertTrue(chosen.getChosen());
+
+        ModelInfo info = models.getModel(GetModelRequest.newBuilder().setModel(model).build());
+        assertEquals(2, info.getTraining().getTrialsCount());
+        assertEquals(List.of(chosen), info.getTraining().getTrialsList().stream().filter(TrialResult::getChosen).toList());
+        assertEquals(chosen.getBestEpoch(), info.getTraining().getBestEpoch());
+        assertEquals(chosen.getBestEpoch(), last.getFinished().getBestEpoch());
+        assertEquals(chosen.getBestValidationAccuracy(), info.getMetricsOrThrow("validation_accuracy"));
+        assertEquals(info.getTraining().getTrialsList(), training.getJob(
+                GetJobRequest.newBuilder().setJobId(last.getJobId()).build()).getTrialsList());
     }
 
     @Test

@@ -2,13 +2,13 @@ package dev.distillery.distill;
 
 import dev.distillery.data.Datasets;
 import dev.distillery.data.ImagePipeline;
-import dev.distillery.export.OnnxExporter;
 import dev.distillery.jobs.JobContext;
 import dev.distillery.jobs.JobRunner;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.Network;
 import dev.distillery.serve.ModelSessions;
 import dev.distillery.store.ModelStore;
+import dev.distillery.v1.Distillation;
 import dev.distillery.v1.EpochProgress;
 import dev.distillery.v1.Finished;
 import dev.distillery.v1.Lineage;
@@ -16,12 +16,17 @@ import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Preprocessing;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.TrainingSummary;
+import dev.distillery.v1.TrialResult;
 import java.util.List;
 
 /**
  * Carries out a resolved recipe: prepare the data and the teacher's logits ({@link StudentDataFactory}:
- * computed once when the data is not augmented, on every augmented batch when it is), train the student,
- * export it to ONNX, store it as a new version and load it for serving.
+ * computed once when the data is not augmented, on every augmented batch when it is), train the student
+ * (every setting of a sweep, keeping the best), export its best epoch to ONNX, store it as a new version
+ * and load it for serving.
+ * Checkpoints go to the job's work folder after every epoch; a job started again after the server
+ * stopped carries on from the last one and makes the same model.
  */
 public final class DistillationRun implements JobRunner {
 
@@ -44,43 +49,96 @@ public final class DistillationRun implements JobRunner {
     @Override
     public Finished run(Recipe recipe, JobContext context) {
         long started = System.nanoTime();
-        float alpha = recipe.getDistillation().getAlpha().getValue();
-        StudentDataFactory.Prepared prepared = dataFactory.open(recipe, recipe.hasTeacher() && alpha > 0, context);
+        StudentDataFactory.Prepared prepared = dataFactory.open(recipe,
+                recipe.hasTeacher() && SweepRun.usesTeacher(recipe.getDistillation()), context);
         Datasets.Dataset dataset = prepared.dataset();
         ImagePipeline input = prepared.student();
         Network network = catalogue.build(Recipes.spec(recipe.getStudent()), input.channels(), input.height(),
                 input.width(), dataset.labels().size());
-        TrainingOptions options = new TrainingOptions(recipe.getEpochs(), recipe.getBatchSize(),
-                recipe.getOptimizer().getLearningRate().getValue(), recipe.getOptimizer().getWeightDecay().getValue(),
-                recipe.getDistillation().getTemperature().getValue(), alpha, recipe.getSeed(),
-                TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice()));
-        context.stage("training", String.format("%s with %,d parameters, %d epochs, %s",
+        context.stage("training", String.format("%s with %,d parameters, %d epochs, %s, %s",
                 recipe.getStudent().getName(), network.parameterCount(), recipe.getEpochs(),
-                !prepared.data().taught() ? "labels only" : String.format("KD T %.2f alpha %.2f",
-                        options.temperature(), options.alpha())));
-        try (StudentData data = prepared.data();
-                TrainedStudent student = new StudentTrainer(options)
-                        .train(network, data, stats -> context.epoch(progress(stats)), context::cancelled)) {
-            byte[] onnx = new OnnxExporter().export(network, student.model().getBlock());
-            EpochStats last = student.history().get(student.history().size() - 1);
+                !prepared.data().taught() ? "labels only" : method(recipe.getDistillation()), optimizer(recipe)));
+        CheckpointFile checkpoints = new CheckpointFile(context.workDirectory());
+        SweepProgress start = resumePoint(recipe, checkpoints, context);
+        TrainingDevice device = TrainingDevice.parse(recipe.getDevice().equals("auto") ? defaultDevice : recipe.getDevice());
+        try (StudentData data = prepared.data()) {
+            SweepRun.Outcome outcome = new SweepRun(recipe, device, checkpoints)
+                    .run(network, data, start, events(context), context::cancelled);
+            outcome.trials().stream().filter(TrialResult::getChosen).forEach(context::trial);
+            TrialOutcome chosen = outcome.chosen();
             ModelInfo card = card(recipe, network, dataset, input.preprocessing(), context.jobId())
-                    .putMetrics("validation_accuracy", last.validationAccuracy())
-                    .putMetrics("train_loss", last.meanLoss())
+                    .putMetrics("validation_accuracy", chosen.best().validationAccuracy())
+                    .putMetrics("train_loss", chosen.best().meanLoss())
                     .putMetrics("train_images", prepared.trainCount())
                     .putMetrics("labelled_images", prepared.labelledCount())
-                    .putMetrics("images_per_second", last.imagesPerSecond())
+                    .putMetrics("images_per_second", chosen.best().imagesPerSecond())
                     .putMetrics("train_seconds", seconds(started))
+                    .setTraining(TrainingSummary.newBuilder()
+                            .setBestEpoch(chosen.best().epoch())
+                            .setEpochsRun(chosen.epochsRun())
+                            .setEarlyStopped(chosen.earlyStopped())
+                            .addAllTrials(outcome.trials()))
                     .build();
-            ModelInfo stored = store.add(recipe.getOutputModel(), onnx, card);
-            context.stage("export", String.format("ONNX written to %s, %d bytes",
-                    store.modelFile(stored.getName(), stored.getVersion()), onnx.length));
+            ModelInfo stored = store.add(recipe.getOutputModel(), chosen.onnx(), card);
+            context.stage("export", String.format("ONNX of epoch %d written to %s, %d bytes", chosen.best().epoch(),
+                    store.modelFile(stored.getName(), stored.getVersion()), chosen.onnx().length));
             sessions.publish(stored);
             return Finished.newBuilder()
                     .setModel(ModelRef.newBuilder().setName(stored.getName()).setVersion(stored.getVersion()))
-                    .setValidationAccuracy(last.validationAccuracy())
+                    .setValidationAccuracy(chosen.best().validationAccuracy())
+                    .setBestEpoch(chosen.best().epoch())
                     .setSeconds(seconds(started))
                     .build();
         }
+    }
+
+    /**
+     * Where the job's checkpoint says to carry on; the start when there is none. A resumed sweep
+     * reports its finished settings again, as the job's record may predate them.
+     */
+    private static SweepProgress resumePoint(Recipe recipe, CheckpointFile checkpoints, JobContext context) {
+        SweepProgress saved = checkpoints.load().orElse(null);
+        if (saved == null) {
+            return SweepProgress.START;
+        }
+        int settings = SweepRun.settings(recipe.getDistillation()).size();
+        context.stage("resume", saved.current() == null
+                ? String.format("resumed from the checkpoint in %s: %d of %d settings finished",
+                        checkpoints.file().getParent(), saved.trials().size(), settings)
+                : String.format("resumed from the checkpoint after epoch %d (%d of %d settings finished before it), in %s",
+                        saved.current().epoch(), saved.trials().size(), settings, checkpoints.file().getParent()));
+        if (SweepRun.isSweep(recipe.getDistillation())) {
+            saved.trials().forEach(context::trial);
+        }
+        return saved;
+    }
+
+    /** Epochs and finished settings as job events. */
+    private static SweepRun.Listener events(JobContext context) {
+        return new SweepRun.Listener() {
+            @Override
+            public void onEpoch(String trial, EpochStats stats) {
+                context.epoch(progress(trial, stats));
+            }
+
+            @Override
+            public void onTrial(TrialResult result) {
+                context.trial(result);
+            }
+        };
+    }
+
+    /** E.g. "kd T=3 alpha=0.7", "dkd sweep of 4 settings". */
+    private static String method(Distillation distillation) {
+        return SweepRun.isSweep(distillation)
+                ? String.format("%s sweep of %d settings", distillation.getMethod(), SweepRun.settings(distillation).size())
+                : distillation.getMethod() + " " + SweepRun.label(distillation);
+    }
+
+    /** E.g. "sgd lr 0.05, cosine schedule". */
+    private static String optimizer(Recipe recipe) {
+        return String.format("%s lr %s, %s schedule", recipe.getOptimizer().getName(),
+                recipe.getOptimizer().getLearningRate().getValue(), recipe.getSchedule().getName());
     }
 
     private static ModelInfo.Builder card(Recipe recipe, Network network, Datasets.Dataset dataset,
@@ -98,12 +156,14 @@ public final class DistillationRun implements JobRunner {
                 .setArchitecture(recipe.getStudent());
     }
 
-    private static EpochProgress progress(EpochStats stats) {
+    private static EpochProgress progress(String trial, EpochStats stats) {
         return EpochProgress.newBuilder()
                 .setEpoch(stats.epoch())
                 .setEpochs(stats.epochs())
                 .setTrainLoss(stats.meanLoss())
                 .setValidationAccuracy(stats.validationAccuracy())
+                .setTrial(trial)
+                .setLearningRate(stats.learningRate())
                 .setImagesPerSecond(stats.imagesPerSecond())
                 .setEtaSeconds(stats.etaSeconds())
                 .build();

@@ -6,6 +6,10 @@ import dev.distillery.data.Datasets;
 import dev.distillery.data.ImagePipeline;
 import dev.distillery.data.ImageShape;
 import dev.distillery.data.ImageSource;
+import dev.distillery.distill.methods.DistillationMethod;
+import dev.distillery.distill.methods.DistillationMethods;
+import dev.distillery.distill.optim.LearningRateSchedule;
+import dev.distillery.distill.optim.Optimizers;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
@@ -21,7 +25,9 @@ import dev.distillery.v1.OptimizerSpec;
 import dev.distillery.v1.Preprocessing;
 import dev.distillery.v1.RandomResizedCrop;
 import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Schedule;
 import dev.distillery.v1.StudentInput;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -32,12 +38,14 @@ import java.util.Set;
  */
 public final class Recipes {
 
-    public static final float DEFAULT_TEMPERATURE = 3f;
-    public static final float DEFAULT_ALPHA_WITH_TEACHER = 0.7f;
     public static final int DEFAULT_BATCH = 128;
     public static final float DEFAULT_VALIDATION_FRACTION = 0.1f;
     public static final float DEFAULT_LEARNING_RATE = 1e-3f;
     public static final float DEFAULT_WEIGHT_DECAY = 0.01f;
+    public static final float DEFAULT_SGD_LEARNING_RATE = 0.05f;
+    public static final float DEFAULT_SGD_WEIGHT_DECAY = 5e-4f;
+    public static final float DEFAULT_MOMENTUM = 0.9f;
+    public static final float DEFAULT_GAMMA = 0.1f;
     private static final int MAX_EPOCHS = 10_000;
     private static final int MAX_BATCH = 65_536;
     private static final Set<String> DEVICES = Set.of("auto", "cpu", "gpu");
@@ -72,9 +80,12 @@ public final class Recipes {
         if (!DEVICES.contains(device)) {
             throw DistilleryException.invalid("recipe.device must be one of %s, got '%s'", DEVICES, recipe.getDevice());
         }
-        Distillation distillation = distillation(recipe.getDistillation(), recipe.hasTeacher());
-        OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
         DataSpec data = data(recipe.getData());
+        boolean validates = data.getValidationFraction().getValue() > 0;
+        Distillation distillation = distillation(recipe.getDistillation(), recipe.hasTeacher(), validates);
+        OptimizerSpec optimizer = optimizer(recipe.getOptimizer());
+        Schedule schedule = schedule(recipe.getSchedule(), recipe.getEpochs());
+        checkTrainingPractice(recipe, validates);
         int classes = datasets.get(data.getDataset()).labels().size();
         // Loading the training split checks the dataset's files are there, before a job is queued.
         StudentInput input = studentInput(recipe.getStudentInput(), data.getDataset(),
@@ -85,7 +96,9 @@ public final class Recipes {
                 .setDevice(device)
                 .setData(data)
                 .setDistillation(distillation)
-                .setOptimizer(optimizer);
+                .setOptimizer(optimizer)
+                .setSchedule(schedule)
+                .setEarlyStopping(recipe.getEarlyStopping());
         if (recipe.hasTeacher()) {
             ModelInfo teacher = store.get(recipe.getTeacher());
             checkTeacher(teacher, classes);
@@ -199,40 +212,133 @@ public final class Recipes {
         return input.toBuilder().setHeight(height).setWidth(width).setPreprocessing(pre).build();
     }
 
-    private static Distillation distillation(Distillation kd, boolean hasTeacher) {
-        if (!kd.getMethod().isEmpty() && !kd.getMethod().equals("kd")) {
-            throw DistilleryException.invalid("distillation.method '%s' is unknown; known methods: [kd]", kd.getMethod());
+    /**
+     * The method's settings with its defaults (the method owns those and their ranges), then what
+     * spans fields: a teacher for every setting that learns from one, and a sweep's settings each valid,
+     * none twice, with a teacher to compare and validation images to choose by.
+     */
+    private static Distillation distillation(Distillation given, boolean hasTeacher, boolean validates) {
+        DistillationMethod method = DistillationMethods.get(given.getMethod());
+        Distillation resolved = method.resolve(given, hasTeacher);
+        if (SweepRun.isSweep(resolved)) {
+            if (!hasTeacher) {
+                throw DistilleryException.invalid(
+                        "distillation.sweep tries settings of the teacher's term but the recipe names no teacher: set recipe.teacher");
+            }
+            if (!validates) {
+                throw DistilleryException.invalid(
+                        "distillation.sweep keeps the setting with the best validation accuracy, but data.validation_fraction is 0: hold out some images");
+            }
+            checkDistinct("temperatures", resolved.getSweep().getTemperaturesList());
+            checkDistinct("alphas", resolved.getSweep().getAlphasList());
+            for (Distillation setting : SweepRun.settings(resolved)) {
+                try {
+                    method.resolve(setting, true);
+                } catch (DistilleryException e) {
+                    throw DistilleryException.invalid("distillation.sweep setting %s: %s", SweepRun.label(setting), e.getMessage());
+                }
+            }
         }
-        float temperature = kd.hasTemperature() ? kd.getTemperature().getValue() : DEFAULT_TEMPERATURE;
-        if (!(temperature > 0) || Float.isInfinite(temperature)) {
-            throw DistilleryException.invalid("distillation.temperature must be > 0, got %s (the seed uses 3; try 2 to 5)",
-                    temperature);
-        }
-        float alpha = kd.hasAlpha() ? kd.getAlpha().getValue() : hasTeacher ? DEFAULT_ALPHA_WITH_TEACHER : 0f;
-        if (!(alpha >= 0 && alpha <= 1)) {
-            throw DistilleryException.invalid("distillation.alpha must be in [0, 1], got %s", alpha);
-        }
-        if (alpha > 0 && !hasTeacher) {
+        if (!hasTeacher && method.usesTeacher(resolved)) {
             throw DistilleryException.invalid(
-                    "distillation.alpha is %s but the recipe names no teacher: set recipe.teacher, or alpha 0 to train on labels alone",
-                    alpha);
+                    "distillation %s %s learns from a teacher but the recipe names no teacher: set recipe.teacher, or use method kd with alpha 0 to train on labels alone",
+                    resolved.getMethod(), SweepRun.label(resolved));
         }
-        return kd.toBuilder().setMethod("kd").setTemperature(FloatValue.of(temperature)).setAlpha(FloatValue.of(alpha)).build();
+        return resolved;
     }
 
-    private static OptimizerSpec optimizer(OptimizerSpec optimizer) {
-        if (!optimizer.getName().isEmpty() && !optimizer.getName().equals("adamw")) {
-            throw DistilleryException.invalid("optimizer.name '%s' is unknown; known optimizers: [adamw]", optimizer.getName());
+    private static void checkDistinct(String field, List<Float> values) {
+        if (new HashSet<>(values).size() != values.size()) {
+            throw DistilleryException.invalid("distillation.sweep.%s lists a value twice: %s", field, values);
         }
-        float lr = optimizer.hasLearningRate() ? optimizer.getLearningRate().getValue() : DEFAULT_LEARNING_RATE;
+    }
+
+    private static OptimizerSpec optimizer(OptimizerSpec given) {
+        String name = given.getName().isEmpty() ? Optimizers.ADAMW : given.getName();
+        if (!Optimizers.names().contains(name)) {
+            throw DistilleryException.invalid("optimizer.name '%s' is unknown; known optimizers: %s",
+                    given.getName(), Optimizers.names());
+        }
+        boolean sgd = name.equals(Optimizers.SGD);
+        float lr = given.hasLearningRate() ? given.getLearningRate().getValue()
+                : sgd ? DEFAULT_SGD_LEARNING_RATE : DEFAULT_LEARNING_RATE;
         if (!(lr > 0) || Float.isInfinite(lr)) {
             throw DistilleryException.invalid("optimizer.learning_rate must be > 0, got %s", lr);
         }
-        float decay = optimizer.hasWeightDecay() ? optimizer.getWeightDecay().getValue() : DEFAULT_WEIGHT_DECAY;
+        float decay = given.hasWeightDecay() ? given.getWeightDecay().getValue()
+                : sgd ? DEFAULT_SGD_WEIGHT_DECAY : DEFAULT_WEIGHT_DECAY;
         if (!(decay >= 0) || Float.isInfinite(decay)) {
             throw DistilleryException.invalid("optimizer.weight_decay must be >= 0, got %s", decay);
         }
-        return optimizer.toBuilder().setName("adamw").setLearningRate(FloatValue.of(lr)).setWeightDecay(FloatValue.of(decay)).build();
+        OptimizerSpec.Builder resolved = given.toBuilder().setName(name)
+                .setLearningRate(FloatValue.of(lr)).setWeightDecay(FloatValue.of(decay));
+        if (!sgd) {
+            if (given.hasMomentum() || given.getNesterov()) {
+                throw DistilleryException.invalid(
+                        "optimizer.momentum and optimizer.nesterov are for sgd; adamw keeps its own moment estimates");
+            }
+            return resolved.build();
+        }
+        float momentum = given.hasMomentum() ? given.getMomentum().getValue() : DEFAULT_MOMENTUM;
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw DistilleryException.invalid("optimizer.momentum must be in [0, 1), got %s", momentum);
+        }
+        if (given.getNesterov() && momentum == 0) {
+            throw DistilleryException.invalid("optimizer.nesterov needs optimizer.momentum > 0, got 0");
+        }
+        return resolved.setMomentum(FloatValue.of(momentum)).build();
+    }
+
+    private static Schedule schedule(Schedule given, int epochs) {
+        String name = given.getName().isEmpty() ? LearningRateSchedule.Kind.CONSTANT.recipeName() : given.getName();
+        LearningRateSchedule.Kind kind = LearningRateSchedule.kind(name);
+        if (kind == null) {
+            throw DistilleryException.invalid("schedule.name '%s' is unknown; known schedules: %s",
+                    given.getName(), LearningRateSchedule.names());
+        }
+        if (given.getWarmupEpochs() < 0 || given.getWarmupEpochs() >= epochs) {
+            throw DistilleryException.invalid("schedule.warmup_epochs must be in [0, %d] (below recipe.epochs), got %d",
+                    epochs - 1, given.getWarmupEpochs());
+        }
+        Schedule.Builder resolved = given.toBuilder().setName(name);
+        if (kind != LearningRateSchedule.Kind.STEP) {
+            if (given.getMilestonesCount() > 0 || given.hasGamma()) {
+                throw DistilleryException.invalid("schedule.milestones and schedule.gamma are for the step schedule, not %s", name);
+            }
+            return resolved.build();
+        }
+        List<Integer> milestones = given.getMilestonesList();
+        for (int i = 0; i < milestones.size(); i++) {
+            if (milestones.get(i) < 1 || milestones.get(i) >= epochs || (i > 0 && milestones.get(i) <= milestones.get(i - 1))) {
+                throw DistilleryException.invalid(
+                        "schedule.milestones must be increasing epochs in [1, %d] (after which the rate drops), got %s",
+                        epochs - 1, milestones);
+            }
+        }
+        if (milestones.isEmpty()) {
+            throw DistilleryException.invalid("schedule.milestones is empty: step needs the epochs after which the rate drops");
+        }
+        float gamma = given.hasGamma() ? given.getGamma().getValue() : DEFAULT_GAMMA;
+        if (!(gamma > 0 && gamma <= 1)) {
+            throw DistilleryException.invalid("schedule.gamma must be in (0, 1], got %s", gamma);
+        }
+        return resolved.setGamma(FloatValue.of(gamma)).build();
+    }
+
+    private static void checkTrainingPractice(Recipe recipe, boolean validates) {
+        float smoothing = recipe.getLabelSmoothing();
+        if (!(smoothing >= 0 && smoothing < 1)) {
+            throw DistilleryException.invalid("recipe.label_smoothing must be in [0, 1) (0 = none), got %s", smoothing);
+        }
+        int patience = recipe.getEarlyStopping().getPatience();
+        if (patience < 0) {
+            throw DistilleryException.invalid("recipe.early_stopping.patience must be >= 0 (0 = off), got %d", patience);
+        }
+        if (patience > 0 && !validates) {
+            throw DistilleryException.invalid(
+                    "recipe.early_stopping.patience is %d but data.validation_fraction is 0: there is no validation accuracy to watch",
+                    patience);
+        }
     }
 
     /** The teacher's classes must be the dataset's; its inputs follow its own model.json, whatever their size. */

@@ -7,11 +7,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.optimizer.Optimizer;
-import ai.djl.training.tracker.Tracker;
+import ai.djl.training.loss.Loss;
+import dev.distillery.distill.methods.DistillationMethod;
+import dev.distillery.distill.optim.LearningRateSchedule;
+import dev.distillery.distill.optim.Optimizers;
+import dev.distillery.distill.optim.ResumableOptimizer;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.model.DjlBlocks;
 import dev.distillery.model.Network;
@@ -21,17 +25,21 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Trains a student network with {@link KnowledgeDistillationLoss} and AdamW on precomputed teacher
- * logits (or on labels alone when α = 0).
+ * Trains a student network with a distillation method's loss (plain cross-entropy for a baseline),
+ * an optimizer and a learning-rate schedule, and keeps the parameters of its best epoch.
  *
- * <p>Each epoch takes its mini-batches from {@link StudentData}; each batch
- * lives in its own {@link NDManager}, closed after the optimizer step, so native memory stays flat
- * however long the run. After each epoch the student is scored on the validation images in eval
- * mode (dropout off, BatchNorm on running statistics) and an {@link EpochStats} goes to the
- * listener.
+ * <p>Each epoch takes its mini-batches from {@link StudentData}; each batch lives in its own
+ * {@link NDManager}, closed after the optimizer step, so native memory stays flat however long the
+ * run. After each epoch the student is scored on the validation images in eval mode (dropout off,
+ * BatchNorm on running statistics), the best epoch is kept ({@link BestEpoch}), a
+ * {@link TrainerState} goes to the checkpoint consumer and an {@link EpochStats} to the listener, in
+ * that order. The engine's random generator (dropout) is reseeded from the seed and the epoch at the
+ * start of every epoch, so a run resumed from a checkpoint ends with exactly the model an
+ * uninterrupted run makes.
  *
  * <p>The PyTorch engine allows one gradient collector per JVM at a time, so run one training at a
  * time.
@@ -46,21 +54,25 @@ public final class StudentTrainer {
         this.options = options;
     }
 
+    /** Trains a fresh {@code network} on {@code data} with no checkpoints; see the full overload. */
+    public TrainedStudent train(Network network, StudentData data, EpochListener listener, BooleanSupplier cancelled) {
+        return train(network, data, null, listener, state -> {}, cancelled);
+    }
+
     /**
-     * Trains a fresh {@code network} on {@code data}.
+     * Trains {@code network} on {@code data}, from scratch or from a checkpoint.
      *
+     * @param resumeFrom the state after some epoch of this same training; null to start afresh
+     * @param checkpoint receives the state after every epoch, before the listener hears of it
      * @param cancelled polled before every batch
-     * @return the trained model and its per-epoch history; the caller closes it
+     * @return the model with its best epoch's parameters, and the history; the caller closes it
      * @throws CancellationException when {@code cancelled} turned true
-     * @throws DistilleryException INVALID_ARGUMENT when the options or data do not fit the network
+     * @throws DistilleryException INVALID_ARGUMENT when the data does not fit the network or method
      */
-    public TrainedStudent train(
-            Network network, StudentData data, EpochListener listener, BooleanSupplier cancelled) {
-        KnowledgeDistillationLoss loss = KnowledgeDistillationLoss.builder()
-                .optTemperature(options.temperature())
-                .optAlpha(options.alpha())
-                .build();
-        checkFits(network, data);
+    public TrainedStudent train(Network network, StudentData data, TrainerState resumeFrom, EpochListener listener,
+            Consumer<TrainerState> checkpoint, BooleanSupplier cancelled) {
+        DistillationMethod method = options.method();
+        checkFits(network, data, method);
 
         // DJL seeds PyTorch with an int: fold the long so its high bits still count.
         Engine.getInstance().setRandomSeed(Long.hashCode(options.seed()));
@@ -68,16 +80,20 @@ public final class StudentTrainer {
         Model model = Model.newInstance("student", device);
         try {
             model.setBlock(DjlBlocks.toBlock(network));
-            DefaultTrainingConfig config = new DefaultTrainingConfig(loss)
-                    .optOptimizer(Optimizer.adamW()
-                            .optLearningRateTracker(Tracker.fixed(options.learningRate()))
-                            .optWeightDecays(options.weightDecay())
-                            .build())
+            ResumableOptimizer optimizer = Optimizers.create(options.optimizer());
+            // The config's loss is not used: each epoch builds its own (DKD's weight warms up by epoch).
+            DefaultTrainingConfig config = new DefaultTrainingConfig(
+                            method.loss(options.distillation(), options.labelSmoothing(), 1))
+                    .optOptimizer(optimizer)
                     .optDevices(new Device[] {device});
             try (Trainer trainer = model.newTrainer(config)) {
                 trainer.initialize(new Shape(1, network.channels(), network.height(), network.width()));
-                Run run = new Run(trainer, data, network.classes(), cancelled);
-                return new TrainedStudent(model, run.epochs(listener));
+                Run run = new Run(trainer, optimizer, method, data, network.classes(), cancelled);
+                if (resumeFrom != null) {
+                    run.restore(resumeFrom);
+                }
+                run.epochs(listener, checkpoint);
+                return run.finish(model);
             }
         } catch (RuntimeException e) {
             model.close();
@@ -85,11 +101,11 @@ public final class StudentTrainer {
         }
     }
 
-    private void checkFits(Network network, StudentData data) {
-        if (options.alpha() > 0 && !data.taught()) {
+    private void checkFits(Network network, StudentData data, DistillationMethod method) {
+        if (method.usesTeacher(options.distillation()) && !data.taught()) {
             throw DistilleryException.invalid(
-                    "alpha is %s but there are no teacher logits; alpha 0 trains without a teacher",
-                    options.alpha());
+                    "%s with alpha %s learns from the teacher but there are no teacher logits; kd with alpha 0 trains without a teacher",
+                    method.name(), options.distillation().getAlpha().getValue());
         }
         if (!Arrays.equals(data.inputShape(), network.inputShape())) {
             throw DistilleryException.invalid("the network takes %s images but the data has %s",
@@ -101,58 +117,99 @@ public final class StudentTrainer {
         }
     }
 
+    /** The engine's seed for epoch {@code epoch}: distinct per epoch, fixed per run seed. */
+    private int engineSeed(int epoch) {
+        return Long.hashCode(options.seed() * 1_000_003L + epoch);
+    }
+
     /** The state of one training run. */
     private final class Run {
 
         private final Trainer trainer;
+        private final ResumableOptimizer optimizer;
+        private final DistillationMethod method;
         private final StudentData data;
         private final int classes;
         private final BooleanSupplier cancelled;
+        private final LearningRateSchedule schedule;
+        private final int stepsPerEpoch;
+        private final BestEpoch best = new BestEpoch(options.patience());
+        private final List<EpochStats> history = new ArrayList<>();
+        private int finished;
 
-        Run(Trainer trainer, StudentData data, int classes, BooleanSupplier cancelled) {
+        Run(Trainer trainer, ResumableOptimizer optimizer, DistillationMethod method, StudentData data, int classes,
+                BooleanSupplier cancelled) {
             this.trainer = trainer;
+            this.optimizer = optimizer;
+            this.method = method;
             this.data = data;
             this.classes = classes;
             this.cancelled = cancelled;
+            this.schedule = LearningRateSchedule.of(options.schedule(), optimizer.learningRate(), options.epochs());
+            this.stepsPerEpoch = (data.trainingCount() + options.batchSize() - 1) / options.batchSize();
         }
 
-        List<EpochStats> epochs(EpochListener listener) {
-            List<EpochStats> history = new ArrayList<>();
+        void restore(TrainerState state) {
+            state.parameters().restoreInto(block());
+            optimizer.restore(state.optimizer(), block().getParameters());
+            best.restore(state.best());
+            history.addAll(state.history());
+            finished = state.epoch();
+        }
+
+        void epochs(EpochListener listener, Consumer<TrainerState> checkpoint) {
             long start = System.nanoTime();
-            for (int epoch = 1; epoch <= options.epochs(); epoch++) {
+            int first = finished + 1;
+            while (finished < options.epochs() && !best.exhausted(finished)) {
+                int epoch = finished + 1;
                 long epochStart = System.nanoTime();
+                Engine.getInstance().setRandomSeed(engineSeed(epoch));
+                Loss loss = method.loss(options.distillation(), options.labelSmoothing(), epoch);
                 double lossSum = 0;
+                float rate = optimizer.learningRate();
+                int step = 0;
                 for (Iterator<Batch> batches = data.trainingEpoch(epoch, options.batchSize()); batches.hasNext(); ) {
                     checkCancelled();
                     Batch batch = batches.next();
-                    lossSum += (double) trainBatch(batch) * batch.size();
+                    rate = schedule.rate(epoch, step++, stepsPerEpoch);
+                    optimizer.setLearningRate(rate);
+                    lossSum += (double) trainBatch(loss, batch) * batch.size();
                 }
                 double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
                 double accuracy = validationAccuracy();
-                double secondsPerEpoch = (System.nanoTime() - start) / 1e9 / epoch;
-                EpochStats stats = new EpochStats(
-                        epoch, options.epochs(), lossSum / data.trainingCount(), accuracy,
-                        data.trainingCount() / trainSeconds, secondsPerEpoch * (options.epochs() - epoch));
+                double secondsPerEpoch = (System.nanoTime() - start) / 1e9 / (epoch - first + 1);
+                EpochStats stats = new EpochStats(epoch, options.epochs(), lossSum / data.trainingCount(), accuracy,
+                        rate, data.trainingCount() / trainSeconds, secondsPerEpoch * (options.epochs() - epoch));
                 LOG.debugf("%s", stats);
                 history.add(stats);
+                best.offer(epoch, accuracy, block());
+                finished = epoch;
+                checkpoint.accept(new TrainerState(epoch, history, ParameterSnapshot.of(block()),
+                        optimizer.state(block().getParameters()), best.best()));
                 listener.onEpoch(stats);
             }
-            return history;
+        }
+
+        /** Puts the best epoch's parameters into the model and hands it over. */
+        TrainedStudent finish(Model model) {
+            BestEpoch.Best kept = best.best();
+            kept.parameters().restoreInto(block());
+            return new TrainedStudent(model, history, kept.epoch(), finished < options.epochs());
         }
 
         /** One optimizer step; returns the batch's loss. */
-        private float trainBatch(Batch batch) {
+        private float trainBatch(Loss loss, Batch batch) {
             try (NDManager manager = trainer.getManager().newSubManager()) {
                 NDList labels = new NDList(manager.create(batch.labels()));
-                if (batch.teacherLogits() != null && options.alpha() > 0) {
+                if (batch.teacherLogits() != null) {
                     labels.add(manager.create(batch.teacherLogits(), new Shape(batch.size(), classes)));
                 }
                 float value;
                 try (GradientCollector collector = trainer.newGradientCollector()) {
                     NDList predictions = trainer.forward(new NDList(inputs(manager, batch)));
-                    NDArray loss = trainer.getLoss().evaluate(labels, predictions);
-                    collector.backward(loss);
-                    value = loss.getFloat();
+                    NDArray result = loss.evaluate(labels, predictions);
+                    collector.backward(result);
+                    value = result.getFloat();
                 }
                 trainer.step();
                 return value;
@@ -176,6 +233,10 @@ public final class StudentTrainer {
                 }
             }
             return (double) correct / data.validationCount();
+        }
+
+        private Block block() {
+            return trainer.getModel().getBlock();
         }
 
         private void checkCancelled() {

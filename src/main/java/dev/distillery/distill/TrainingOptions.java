@@ -1,42 +1,45 @@
 package dev.distillery.distill;
 
-import dev.distillery.error.DistilleryException;
+import dev.distillery.distill.methods.DistillationMethod;
+import dev.distillery.distill.methods.DistillationMethods;
+import dev.distillery.v1.Distillation;
+import dev.distillery.v1.OptimizerSpec;
+import dev.distillery.v1.Recipe;
+import dev.distillery.v1.Schedule;
 
 /**
- * How a student is trained. The temperature and α are checked by
- * {@link KnowledgeDistillationLoss.Builder#build()}.
+ * How one student is trained, taken from a recipe that {@link Recipes} has resolved (every default
+ * filled in, every range checked): the trainer trusts these values.
  *
- * @param epochs passes over the training images, >= 1
- * @param batchSize images per optimizer step, >= 1
- * @param learningRate AdamW step size, > 0
- * @param weightDecay AdamW decoupled weight decay, >= 0
- * @param temperature distillation temperature T
- * @param alpha weight of the teacher's term; 0 trains on the labels alone
+ * @param epochs passes over the training images
+ * @param batchSize images per optimizer step
+ * @param distillation one setting of the method (no sweep)
+ * @param labelSmoothing of the cross-entropy term
+ * @param optimizer name and settings
+ * @param schedule of the learning rate over the epochs
+ * @param patience epochs without a better validation accuracy before training stops; 0 = never
  * @param seed fixes parameter initialisation, dropout and the batch order
  * @param device where to train
  */
 public record TrainingOptions(
         int epochs,
         int batchSize,
-        float learningRate,
-        float weightDecay,
-        float temperature,
-        float alpha,
+        Distillation distillation,
+        float labelSmoothing,
+        OptimizerSpec optimizer,
+        Schedule schedule,
+        int patience,
         long seed,
         TrainingDevice device) {
 
-    public TrainingOptions {
-        if (epochs < 1) {
-            throw DistilleryException.invalid("epochs must be >= 1, got %d", epochs);
-        }
-        if (batchSize < 1) {
-            throw DistilleryException.invalid("batch size must be >= 1, got %d", batchSize);
-        }
-        if (!(learningRate > 0) || Float.isInfinite(learningRate)) {
-            throw DistilleryException.invalid("learning rate must be > 0, got %s", learningRate);
-        }
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) {
-            throw DistilleryException.invalid("weight decay must be >= 0, got %s", weightDecay);
-        }
+    /** The options of a resolved {@code recipe} for {@code setting}, one of {@link SweepRun#settings}. */
+    public static TrainingOptions of(Recipe recipe, Distillation setting, TrainingDevice device) {
+        return new TrainingOptions(recipe.getEpochs(), recipe.getBatchSize(), setting, recipe.getLabelSmoothing(),
+                recipe.getOptimizer(), recipe.getSchedule(), recipe.getEarlyStopping().getPatience(),
+                recipe.getSeed(), device);
+    }
+
+    public DistillationMethod method() {
+        return DistillationMethods.get(distillation.getMethod());
     }
 }

@@ -1,6 +1,7 @@
 package dev.distillery.jobs;
 
 import dev.distillery.v1.EpochProgress;
+import dev.distillery.v1.TrialResult;
 import java.nio.file.Path;
 
 /** What a running job can tell its watchers, and ask. */
@@ -18,6 +19,13 @@ public interface JobContext {
     void stage(String name, String message);
 
     void epoch(EpochProgress progress);
+
+    /**
+     * A setting of a sweep has finished, or (reported again with {@code chosen} set) was kept. The
+     * job's record holds one entry per setting: a report replaces an earlier one of the same
+     * temperature and alpha.
+     */
+    void trial(TrialResult result);
 
     /**
      * True once CancelJob was called or the server is shutting down; the job should stop at its next

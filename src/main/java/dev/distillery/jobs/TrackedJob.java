@@ -10,6 +10,7 @@ import dev.distillery.v1.JobEvent;
 import dev.distillery.v1.JobState;
 import dev.distillery.v1.Recipe;
 import dev.distillery.v1.Stage;
+import dev.distillery.v1.TrialResult;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,6 +132,24 @@ final class TrackedJob implements JobContext {
         job.addEpochs(progress);
         persist.accept(job.build());
         emit(JobEvent.newBuilder().setEpoch(progress));
+    }
+
+    /** Recorded and written before it is told, as {@link #epoch} does. */
+    @Override
+    public synchronized void trial(TrialResult result) {
+        List<TrialResult> trials = job.getTrialsList();
+        int same = 0;
+        while (same < trials.size() && !(trials.get(same).getTemperature() == result.getTemperature()
+                && trials.get(same).getAlpha() == result.getAlpha())) {
+            same++;
+        }
+        if (same < trials.size()) {
+            job.setTrials(same, result);
+        } else {
+            job.addTrials(result);
+        }
+        persist.accept(job.build());
+        emit(JobEvent.newBuilder().setTrial(result));
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.distillery.distill;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,14 +12,19 @@ import dev.distillery.data.ImageSet;
 import dev.distillery.data.Normalization;
 import dev.distillery.data.TrainingSplit;
 import dev.distillery.error.DistilleryException;
+import dev.distillery.export.OnnxExporter;
 import dev.distillery.model.ArchitectureSpec;
 import dev.distillery.model.Layer;
 import dev.distillery.model.Network;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StudentTrainerTest {
 
@@ -121,6 +127,80 @@ class StudentTrainerTest {
     }
 
     @Test
+    void theBestEpochIsKeptAndEarlyStoppingEndsTheRun() {
+        // After epoch 2 the training labels shift by one class: validation accuracy peaks, then falls.
+        StudentData data = new RelabelledAfter(data(SPLIT, null), 2);
+        TrainingOptions options = new TrainingOptions(12, 32, Fixtures.kd(3, 0), 0f, Fixtures.adamw(0.01f),
+                Fixtures.CONSTANT, 3, 7, TrainingDevice.CPU);
+        List<TrainerState> states = new ArrayList<>();
+
+        try (TrainedStudent student = new StudentTrainer(options).train(MLP, data, null, stats -> {}, states::add,
+                () -> false)) {
+            List<EpochStats> history = student.history();
+            int best = 1;
+            for (EpochStats stats : history) {
+                best = stats.validationAccuracy() > history.get(best - 1).validationAccuracy() ? stats.epoch() : best;
+            }
+            assertTrue(best <= 3 && last(history).validationAccuracy() < 0.5, history.toString());
+            assertEquals(best, student.bestEpoch());
+            assertEquals(best + 3, history.size(), "three epochs without a better accuracy, then stop");
+            assertTrue(student.earlyStopped());
+            assertEquals(history.get(best - 1), student.best());
+            assertSameValues(states.get(best - 1).parameters(), ParameterSnapshot.of(student.model().getBlock()));
+        }
+    }
+
+    @Test
+    void withoutValidationImagesTheLastEpochIsKept() {
+        TrainingSplit split = TrainingSplit.of(SyntheticPatches.images(200, 1), 0, 0f, 1f, 2);
+        List<TrainerState> states = new ArrayList<>();
+        try (TrainedStudent student = new StudentTrainer(options(0, 3, 7)).train(MLP, data(split, null), null,
+                stats -> {}, states::add, () -> false)) {
+            assertTrue(Double.isNaN(student.best().validationAccuracy()));
+            assertEquals(3, student.bestEpoch());
+            assertFalse(student.earlyStopped());
+            assertSameValues(states.get(2).parameters(), ParameterSnapshot.of(student.model().getBlock()));
+        }
+    }
+
+    @Test
+    void aRunResumedFromItsCheckpointMakesTheSameModel(@TempDir Path work) {
+        // Dropout, BatchNorm statistics, Nesterov momentum, a warm-up and cosine schedule, label smoothing,
+        // a teacher on a transfer set: every piece of state a resume has to carry.
+        TrainingSplit split = TrainingSplit.of(SyntheticPatches.images(600, 1), 0, 0.2f, 0.5f, 2);
+        StudentData data = data(split, SyntheticPatches.teacherLogits(split.train()));
+        TrainingOptions options = new TrainingOptions(5, 32, Fixtures.kd(2, 0.5f), 0.1f, Fixtures.nesterov(0.05f),
+                dev.distillery.v1.Schedule.newBuilder().setName("cosine").setWarmupEpochs(1).build(), 0, 11,
+                TrainingDevice.CPU);
+        ParameterSnapshot straight;
+        byte[] straightOnnx;
+        List<EpochStats> straightHistory;
+        try (TrainedStudent student = new StudentTrainer(options).train(CNN, data, stats -> {}, () -> false)) {
+            straight = ParameterSnapshot.of(student.model().getBlock());
+            straightOnnx = new OnnxExporter().export(CNN, student.model().getBlock());
+            straightHistory = student.history();
+        }
+
+        CheckpointFile checkpoints = new CheckpointFile(work);
+        assertThrows(IllegalStateException.class, () -> new StudentTrainer(options).train(CNN, data, null, stats -> {
+            if (stats.epoch() == 2) {
+                throw new IllegalStateException("the server stops here");
+            }
+        }, state -> checkpoints.save(SweepProgress.START.during(state)), () -> false));
+        TrainerState saved = checkpoints.load().orElseThrow().current();
+        assertEquals(2, saved.epoch());
+
+        List<EpochStats> resumedEpochs = new ArrayList<>();
+        try (TrainedStudent student = new StudentTrainer(options).train(CNN, data, saved, resumedEpochs::add,
+                state -> {}, () -> false)) {
+            assertSameValues(straight, ParameterSnapshot.of(student.model().getBlock()));
+            assertArrayEquals(straightOnnx, new OnnxExporter().export(CNN, student.model().getBlock()));
+            assertEquals(learning(straightHistory), learning(student.history()));
+        }
+        assertEquals(List.of(3, 4, 5), resumedEpochs.stream().map(EpochStats::epoch).toList());
+    }
+
+    @Test
     void devicesParseAndAMissingGpuFallsBackToTheCpu() {
         assertEquals(TrainingDevice.AUTO, TrainingDevice.parse(""));
         assertEquals(TrainingDevice.GPU, TrainingDevice.parse("GPU"));
@@ -140,7 +220,8 @@ class StudentTrainerTest {
     }
 
     private static TrainingOptions options(float alpha, int epochs, long seed) {
-        return new TrainingOptions(epochs, 32, 0.01f, 0.01f, 3f, alpha, seed, TrainingDevice.CPU);
+        return new TrainingOptions(epochs, 32, Fixtures.kd(3, alpha), 0f, Fixtures.adamw(0.01f), Fixtures.CONSTANT, 0,
+                seed, TrainingDevice.CPU);
     }
 
     private static StudentData data(TrainingSplit split, float[] teacherLogits) {
@@ -158,6 +239,69 @@ class StudentTrainerTest {
         StudentTrainer trainer = new StudentTrainer(options);
         try (TrainedStudent student = trainer.train(network, data, stats -> {}, () -> false)) {
             return student.history();
+        }
+    }
+
+    /** What an epoch learned, without its timings. */
+    private static List<List<Double>> learning(List<EpochStats> history) {
+        return history.stream().map(e -> List.of((double) e.epoch(), e.meanLoss(), e.validationAccuracy(),
+                e.learningRate())).toList();
+    }
+
+    private static void assertSameValues(ParameterSnapshot expected, ParameterSnapshot actual) {
+        assertEquals(expected.values().keySet(), actual.values().keySet());
+        expected.values().forEach((name, values) -> assertArrayEquals(values, actual.values().get(name), name));
+    }
+
+    /** {@code data} whose training labels move to the next class after epoch {@code after}. */
+    private record RelabelledAfter(StudentData data, int after) implements StudentData {
+
+        @Override
+        public long[] inputShape() {
+            return data.inputShape();
+        }
+
+        @Override
+        public int classes() {
+            return data.classes();
+        }
+
+        @Override
+        public boolean taught() {
+            return data.taught();
+        }
+
+        @Override
+        public int trainingCount() {
+            return data.trainingCount();
+        }
+
+        @Override
+        public int validationCount() {
+            return data.validationCount();
+        }
+
+        @Override
+        public Iterator<Batch> trainingEpoch(int epoch, int batchSize) {
+            Iterator<Batch> batches = data.trainingEpoch(epoch, batchSize);
+            return epoch <= after ? batches : new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return batches.hasNext();
+                }
+
+                @Override
+                public Batch next() {
+                    Batch batch = batches.next();
+                    int[] shifted = Arrays.stream(batch.labels()).map(y -> (y + 1) % CLASSES).toArray();
+                    return new Batch(batch.size(), batch.inputs(), shifted, batch.teacherLogits());
+                }
+            };
+        }
+
+        @Override
+        public Iterator<Batch> validation(int batchSize) {
+            return data.validation(batchSize);
         }
     }
 

@@ -1,13 +1,18 @@
-package dev.distillery.distill;
+package dev.distillery.distill.methods;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.loss.Loss;
+import com.google.protobuf.FloatValue;
+import com.google.protobuf.Int32Value;
 import dev.distillery.error.DistilleryException;
+import dev.distillery.v1.Distillation;
 import java.util.Objects;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -91,26 +96,49 @@ class KnowledgeDistillationLossTest {
     }
 
     @Test
-    void rejectsTemperatureOutOfRange() {
+    void kdRejectsTemperatureOutOfRange() {
         DistilleryException e = assertThrows(DistilleryException.class,
-                () -> KnowledgeDistillationLoss.builder().optTemperature(-1).build());
+                () -> KnowledgeDistillationLoss.METHOD.resolve(kd().setTemperature(FloatValue.of(-1)).build(), true));
         assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, e.kind());
-        assertEquals("temperature must be > 0, got -1.0", e.getMessage());
+        assertEquals("distillation.temperature must be > 0, got -1.0", e.getMessage());
         for (float bad : new float[] {0, Float.NaN, Float.POSITIVE_INFINITY}) {
-            assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, assertThrows(
-                    DistilleryException.class,
-                    () -> KnowledgeDistillationLoss.builder().optTemperature(bad).build()).kind());
+            assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, assertThrows(DistilleryException.class,
+                    () -> KnowledgeDistillationLoss.METHOD.resolve(
+                            kd().setTemperature(FloatValue.of(bad)).build(), true)).kind());
         }
     }
 
     @Test
-    void rejectsAlphaOutOfRange() {
+    void kdRejectsAlphaOutOfRange() {
         for (float bad : new float[] {-0.1f, 1.5f, Float.NaN}) {
-            DistilleryException e = assertThrows(
-                    DistilleryException.class, () -> KnowledgeDistillationLoss.builder().optAlpha(bad).build());
+            DistilleryException e = assertThrows(DistilleryException.class,
+                    () -> KnowledgeDistillationLoss.METHOD.resolve(kd().setAlpha(FloatValue.of(bad)).build(), true));
             assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, e.kind());
-            assertEquals("alpha must be in [0, 1], got " + bad, e.getMessage());
+            assertEquals("distillation.alpha must be in [0, 1], got " + bad, e.getMessage());
         }
+    }
+
+    @Test
+    void kdFillsTheSeedDefaultsAndRejectsDkdSettings() {
+        Distillation withTeacher = KnowledgeDistillationLoss.METHOD.resolve(Distillation.getDefaultInstance(), true);
+        assertEquals("kd", withTeacher.getMethod());
+        assertEquals(3f, withTeacher.getTemperature().getValue());
+        assertEquals(0.7f, withTeacher.getAlpha().getValue());
+        assertTrue(KnowledgeDistillationLoss.METHOD.usesTeacher(withTeacher));
+        Distillation alone = KnowledgeDistillationLoss.METHOD.resolve(Distillation.getDefaultInstance(), false);
+        assertEquals(0f, alone.getAlpha().getValue());
+        assertFalse(KnowledgeDistillationLoss.METHOD.usesTeacher(alone));
+
+        assertEquals("distillation.beta is 8.0 but kd has no beta (it weighs its terms with alpha); beta is for dkd",
+                assertThrows(DistilleryException.class, () -> KnowledgeDistillationLoss.METHOD.resolve(
+                        kd().setBeta(FloatValue.of(8)).build(), true)).getMessage());
+        assertEquals("distillation.warmup_epochs is 5 but kd has no warm-up; warmup_epochs is for dkd",
+                assertThrows(DistilleryException.class, () -> KnowledgeDistillationLoss.METHOD.resolve(
+                        kd().setWarmupEpochs(Int32Value.of(5)).build(), true)).getMessage());
+    }
+
+    private static Distillation.Builder kd() {
+        return Distillation.newBuilder().setMethod("kd");
     }
 
     private static ai.djl.ndarray.NDArray logits(float[] values) {
