@@ -64,6 +64,10 @@ def spread(values):
             "min": min(values), "max": max(values), "n": len(values)}
 
 
+def epochs(n):
+    return "%d epoch%s" % (n, "" if n == 1 else "s")
+
+
 def points(fraction):
     return 100 * fraction
 
@@ -217,10 +221,10 @@ def quality(work, prefix):
               "gain_target_points": GAIN_TARGET, "labelled_fractions": fractions, "runs": runs}
     recipe = teacher_job["recipe"]
     lines = ["# Quality: the reference pair, student alone vs distilled", "", machine_line(machine),
-             "Teacher %s/%d (%s parameters), trained once for this run on every label, %d epochs, train_limit %s: "
+             "Teacher %s/%d (%s parameters), trained once for this run on every label, %s, train_limit %s: "
              "%.2f %% test accuracy; every student below learns from it." % (
                  teacher_row["model"], teacher_row["version"], format(teacher_row["parameters"], ","),
-                 int(recipe.get("epochs", 0)), recipe.get("data", {}).get("train_limit", 0),
+                 epochs(int(recipe.get("epochs", 0))), recipe.get("data", {}).get("train_limit", 0),
                  points(teacher_row["top1_accuracy"])),
              "Accuracy on the whole test split; %s. Spread: mean ± sample standard deviation [min, max] over "
              "seeds, in points." % ("each student is its best epoch by validation accuracy"
@@ -232,8 +236,8 @@ def quality(work, prefix):
         first = entry["seeds"][0]
         lines += ["## %s of the labels" % ("All" if entry["labelled_fraction"] >= 1 else
                                           "%g %%" % points(entry["labelled_fraction"])), "",
-                  "Student alone: %d epochs; distilled (KD): %d epochs over every training image." % (
-                      first["alone_epochs"], first["distilled_epochs"]), "",
+                  "Student alone: %s; distilled (KD): %s over every training image." % (
+                      epochs(first["alone_epochs"]), epochs(first["distilled_epochs"])), "",
                   "| seed | alone | distilled | gain (points) | best epoch alone | best epoch distilled |",
                   "|---:|---:|---:|---:|---:|---:|"]
         for p in entry["seeds"]:
@@ -287,17 +291,17 @@ def own_teacher(work, prefix):
     distilled_recipe = jobs["distilled"]["recipe"]
     method = distilled_recipe.get("distillation", {})
     lines = ["# Your own teacher: PyTorch-trained, uploaded, distilled on an image folder", "", machine_line(machine),
-             "Teacher: the reference CNN trained by PyTorch %s for %d epochs on the Fashion-MNIST training set "
+             "Teacher: the reference CNN trained by PyTorch %s for %s on the Fashion-MNIST training set "
              "(%s parameters, %.2f %% test accuracy in PyTorch, %.2f %% in ONNX Runtime %s, largest logit "
              "difference %.1e), exported with torch.onnx and uploaded with `./distillery models upload`." % (
-                 torch_teacher["machine"]["torch"], len(torch_run["epochs"]), format(torch_run["parameters"], ","),
+                 torch_teacher["machine"]["torch"], epochs(len(torch_run["epochs"])), format(torch_run["parameters"], ","),
                  points(torch_run["test_accuracy"]), points(export["onnxruntime_test_accuracy"]),
                  export["onnxruntime"], export["max_abs_logit_difference"]),
              "Students: dataset `%s`, PNG files, %g %% of the training images in class folders and the rest in "
-             "an unlabelled folder; the student alone trains on the labelled images for %d epochs, the distilled "
-             "student on all of them for %d epochs (%s, T %s, alpha %s)." % (
+             "an unlabelled folder; the student alone trains on the labelled images for %s, the distilled "
+             "student on all of them for %s (%s, T %s, alpha %s)." % (
                  distilled_recipe.get("data", {}).get("dataset"), points(plan["labelled_fraction"]),
-                 plan["alone_epochs"], plan["student_epochs"], method.get("method", "kd"),
+                 epochs(plan["alone_epochs"]), epochs(plan["student_epochs"]), method.get("method", "kd"),
                  method.get("temperature"), method.get("alpha")),
              "Evaluated by the server on the %s split of `%s` (%s images); latency is one image per call at "
              "batch 1 on ONNX Runtime." % (evaluation.get("split"), evaluation.get("dataset"),
@@ -375,8 +379,8 @@ def speed(work, prefix):
     recipe = djl["distilled"]["recipe"]
     lines = ["# Speed", "", machine_line(machine), "",
              "## Distillation stage: teacher outputs once vs the teacher on every batch", "",
-             "The same pair (reference teacher CNN, reference student), %d student epochs of %d images, batch %s, "
-             "KD T %s alpha %s." % (ours["epochs"], seed_loop["epochs"][0]["images"], recipe.get("batch_size", 128),
+             "The same pair (reference teacher CNN, reference student), student trained for %s of %d images, batch %s, "
+             "KD T %s alpha %s." % (epochs(ours["epochs"]), seed_loop["epochs"][0]["images"], recipe.get("batch_size", 128),
                                     recipe.get("distillation", {}).get("temperature"),
                                     recipe.get("distillation", {}).get("alpha")),
              "Distillery: from the end of the stage before the teacher's outputs to the last epoch event (teacher "
