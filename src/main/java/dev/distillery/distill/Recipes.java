@@ -114,7 +114,8 @@ public final class Recipes {
     public static ArchitectureSpec spec(Architecture architecture) {
         List<List<Integer>> stages = architecture.getStagesList().stream().map(ConvStage::getChannelsList).toList();
         return new ArchitectureSpec(architecture.getName(), architecture.getHiddenList(), stages,
-                architecture.getBatchNorm(), architecture.getDropout());
+                architecture.getBatchNorm(), architecture.getDropout(), architecture.getDepth(),
+                architecture.getWidthMultiplier());
     }
 
     private DataSpec data(DataSpec data) {

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * "cnn": per stage, per channel count a 3x3 convolution with padding 1 (size-preserving),
- * BatchNorm when {@code batch_norm} (epsilon 1e-5, momentum 0.9), ReLU; each stage ends in a 2x2
+ * BatchNorm when {@code batch_norm} (PyTorch's defaults), ReLU; each stage ends in a 2x2
  * max pool, so after s stages the feature map is (C_last, H / 2^s, W / 2^s), halving rounded down.
  * Then Flatten and the dense head: per hidden width Dense + ReLU (+ Dropout), Dense to the classes.
  */
@@ -15,8 +15,11 @@ public final class CnnFactory implements ArchitectureFactory {
     private static final int KERNEL = 3;
     private static final int PADDING = 1;
     private static final int POOL = 2;
-    private static final float BATCH_NORM_EPSILON = 1e-5f;
-    private static final float BATCH_NORM_MOMENTUM = 0.9f;
+
+    @Override
+    public List<String> settings() {
+        return List.of("stages", "batch_norm", "hidden", "dropout");
+    }
 
     @Override
     public Network build(ArchitectureSpec spec, int channels, int height, int width, int classes) {
@@ -29,7 +32,7 @@ public final class CnnFactory implements ArchitectureFactory {
             for (int out : stage) {
                 layers.add(new Layer.Conv2d(in, out, KERNEL, PADDING));
                 if (spec.batchNorm()) {
-                    layers.add(new Layer.BatchNorm2d(out, BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM));
+                    layers.add(new Layer.BatchNorm2d(out));
                 }
                 layers.add(new Layer.Relu());
                 in = out;

@@ -35,6 +35,11 @@ final class DenseHead {
                         spec.name(), i, width);
             }
         }
+        checkDropout(spec);
+    }
+
+    /** Every head's dropout is a probability in [0, 1). */
+    static void checkDropout(ArchitectureSpec spec) {
         float dropout = spec.dropout();
         if (!(dropout >= 0 && dropout < 1)) {
             throw DistilleryException.invalid(

@@ -14,7 +14,7 @@ public record Network(
     }
 
     public long parameterCount() {
-        return layers.stream().mapToLong(Layer::parameterCount).sum();
+        return Layer.parameterCount(layers);
     }
 
     /** Input shape without the batch dimension. */

@@ -13,6 +13,7 @@ import dev.distillery.data.Normalization;
 import dev.distillery.data.TrainingSplit;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.export.OnnxExporter;
+import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
 import dev.distillery.model.Layer;
 import dev.distillery.model.Network;
@@ -56,6 +57,17 @@ class StudentTrainerTest {
     @Test
     void cnnWithBatchNormAndDropoutLearnsFromLabels() {
         List<EpochStats> history = train(CNN, options(0, 4, 7), data(SPLIT, null));
+
+        assertTrue(last(history).validationAccuracy() > 0.8, "accuracy " + last(history));
+    }
+
+    /** Residual units, bias-free convolutions and global pooling train too; 8 channels at width 0.5. */
+    @Test
+    void resnet8LearnsFromLabels() {
+        Network resnet8 = ArchitectureCatalogue.standard().build(
+                new ArchitectureSpec("resnet", List.of(), List.of(), false, 0, 8, 0.5f), 1, SIDE, SIDE, CLASSES);
+
+        List<EpochStats> history = train(resnet8, options(0, 2, 7), data(SPLIT, null));
 
         assertTrue(last(history).validationAccuracy() > 0.8, "accuracy " + last(history));
     }

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.SequentialBlock;
+import ai.onnx.proto.AttributeProto;
 import ai.onnx.proto.GraphProto;
 import ai.onnx.proto.ModelProto;
 import ai.onnx.proto.NodeProto;
@@ -17,6 +18,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
 import dev.distillery.model.DjlBlocks;
+import dev.distillery.model.Layer;
 import dev.distillery.model.Network;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -60,6 +62,52 @@ class OnnxExporterTest {
     }
 
     @Test
+    void writesResidualUnitsAsTheirBranchesAndAnAdd() throws InvalidProtocolBufferException {
+        Network resnet8 = CATALOGUE.build(
+                new ArchitectureSpec("resnet", List.of(), List.of(), false, 0f, 8, 0.25f), 1, 8, 8, 3);
+        GraphProto graph = exported(resnet8);
+
+        // Stem, then per stage a residual unit (its Add named after the layer) and a ReLU.
+        assertEquals(List.of("Conv", "BatchNormalization", "Relu"), opTypes(graph).subList(0, 3));
+        assertEquals(3, opTypes(graph).stream().filter("Add"::equals).count());
+        NodeProto identityAdd = node(graph, "layer3");
+        assertEquals("Add", identityAdd.getOpType());
+        assertEquals(List.of("layer3.body4", "layer2"), identityAdd.getInputList());
+        NodeProto projectedAdd = node(graph, "layer5");
+        assertEquals(List.of("layer5.body4", "layer5.shortcut1"), projectedAdd.getInputList());
+        // The 1x1 projection: stride 2, no padding, no bias input.
+        NodeProto shortcut = node(graph, "layer5.shortcut0");
+        assertEquals(List.of("layer4", "layer5.shortcut0.weight"), shortcut.getInputList());
+        assertEquals(List.of(2L, 2L), attribute(shortcut, "strides").getIntsList());
+        assertEquals(List.of(0L, 0L, 0L, 0L), attribute(shortcut, "pads").getIntsList());
+        assertEquals(List.of(8L, 4L, 1L, 1L), initializer(graph, "layer5.shortcut0.weight").getDimsList());
+        // Global pooling is ONNX's (N, C, 1, 1), flattened to DJL's (N, C).
+        assertEquals("GlobalAveragePool", node(graph, "layer9.pool").getOpType());
+        assertEquals(List.of("layer9.pool"), node(graph, "layer9").getInputList());
+        assertEquals("Gemm", graph.getNode(graph.getNodeCount() - 1).getOpType());
+    }
+
+    @Test
+    void writesDepthwiseConvolutionsAndRelu6() throws InvalidProtocolBufferException {
+        Network mobilenet = CATALOGUE.build(
+                new ArchitectureSpec("mobilenetv2", List.of(), List.of(), false, 0f, 0, 0.25f), 3, 8, 8, 2);
+        GraphProto graph = exported(mobilenet);
+
+        // The first block (t = 1, 8 -> 8 channels) adds its input: layer3 is a residual unit.
+        NodeProto depthwise = node(graph, "layer3.body0");
+        assertEquals(8, attribute(depthwise, "group").getI());
+        assertEquals(List.of(8L, 1L, 3L, 3L), initializer(graph, "layer3.body0.weight").getDimsList());
+        NodeProto clip = node(graph, "layer2");
+        assertEquals("Clip", clip.getOpType());
+        assertEquals(List.of("layer1", "layer2.min", "layer2.max"), clip.getInputList());
+        TensorProto max = initializer(graph, "layer2.max");
+        assertEquals(List.of(), max.getDimsList());
+        assertEquals(6f, max.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).getFloat());
+        assertEquals(0f, initializer(graph, "layer2.min").getRawData().asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN).getFloat());
+    }
+
+    @Test
     void rejectsTheBlockOfAnotherNetwork() {
         Network wider = CATALOGUE.build(
                 new ArchitectureSpec("cnn", List.of(16), List.of(List.of(5)), true, 0.5f), 2, 6, 6, 3);
@@ -76,6 +124,49 @@ class OnnxExporterTest {
             assertTrue(count.getMessage().contains("the block has 2 children but the network has 9 layers"),
                     count.getMessage());
         }
+    }
+
+    @Test
+    void namesTheResidualBranchThatDoesNotMatch() {
+        ArchitectureSpec spec = new ArchitectureSpec("resnet", List.of(), List.of(), false, 0f, 8, 0f);
+        Layer.Conv2d conv = new Layer.Conv2d(2, 2, 3, 1, 1, 1, false);
+        Network oneConv = new Network(spec, 2, 4, 4, 32, List.of(
+                new Layer.Residual(List.of(conv), List.of()), new Layer.Flatten()));
+        Network twoConvs = new Network(spec, 2, 4, 4, 32, List.of(
+                new Layer.Residual(List.of(conv, conv), List.of()), new Layer.Flatten()));
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SequentialBlock block = initialised(manager, twoConvs);
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> new OnnxExporter().export(oneConv, block));
+            assertTrue(e.getMessage().contains("the block has 2 children but layer0's body has 1 layers"),
+                    e.getMessage());
+        }
+    }
+
+    private static GraphProto exported(Network network) throws InvalidProtocolBufferException {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SequentialBlock block = initialised(manager, network);
+            return ModelProto.parseFrom(new OnnxExporter().export(network, block)).getGraph();
+        }
+    }
+
+    private static List<String> opTypes(GraphProto graph) {
+        return graph.getNodeList().stream().map(NodeProto::getOpType).toList();
+    }
+
+    private static NodeProto node(GraphProto graph, String name) {
+        return graph.getNodeList().stream().filter(n -> n.getName().equals(name)).findFirst().orElseThrow(
+                () -> new AssertionError("no node " + name));
+    }
+
+    private static TensorProto initializer(GraphProto graph, String name) {
+        return graph.getInitializerList().stream().filter(t -> t.getName().equals(name)).findFirst().orElseThrow(
+                () -> new AssertionError("no initializer " + name));
+    }
+
+    private static AttributeProto attribute(NodeProto node, String name) {
+        return node.getAttributeList().stream().filter(a -> a.getName().equals(name)).findFirst().orElseThrow(
+                () -> new AssertionError(node.getName() + " has no attribute " + name));
     }
 
     private static SequentialBlock initialised(NDManager manager, Network network) {
