@@ -8,21 +8,25 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import com.google.protobuf.Int32Value;
 import dev.distillery.data.ImageSet;
 import dev.distillery.data.Normalization;
 import dev.distillery.data.TrainingSplit;
+import dev.distillery.distill.methods.DistillationMethods;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.export.OnnxExporter;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.model.ArchitectureSpec;
 import dev.distillery.model.Layer;
 import dev.distillery.model.Network;
+import dev.distillery.v1.Distillation;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -213,6 +217,28 @@ class StudentTrainerTest {
     }
 
     @Test
+    void garbageCollectionsDuringTrainingChangeNothing() {
+        // A loss's constants must live until the backward pass: with the collector running all the
+        // while, every method must train exactly as it does undisturbed, and learn.
+        TrainingSplit split = TrainingSplit.of(SyntheticPatches.images(600, 1), 0, 0.2f, 0.25f, 2);
+        StudentData data = data(split, SyntheticPatches.teacherLogits(split.train()));
+        Distillation dkd = DistillationMethods.get("dkd").resolve(Distillation.newBuilder().setMethod("dkd")
+                .setWarmupEpochs(Int32Value.of(0)).build(), true);
+        for (Distillation method : List.of(Fixtures.kd(3, 0.7f), dkd)) {
+            TrainingOptions options = new TrainingOptions(3, 32, method, 0.1f, Fixtures.adamw(0.01f),
+                    Fixtures.CONSTANT, 0, 7, TrainingDevice.CPU);
+            List<EpochStats> undisturbed = train(CNN, options, data);
+            List<EpochStats> collected;
+            try (CollectorLoop collector = new CollectorLoop()) {
+                collected = train(CNN, options, data);
+            }
+
+            assertEquals(learning(undisturbed), learning(collected), method.getMethod());
+            assertTrue(last(collected).meanLoss() < collected.get(0).meanLoss(), collected.toString());
+        }
+    }
+
+    @Test
     void devicesParseAndAMissingGpuFallsBackToTheCpu() {
         assertEquals(TrainingDevice.AUTO, TrainingDevice.parse(""));
         assertEquals(TrainingDevice.GPU, TrainingDevice.parse("GPU"));
@@ -263,6 +289,32 @@ class StudentTrainerTest {
     private static void assertSameValues(ParameterSnapshot expected, ParameterSnapshot actual) {
         assertEquals(expected.values().keySet(), actual.values().keySet());
         expected.values().forEach((name, values) -> assertArrayEquals(values, actual.values().get(name), name));
+    }
+
+    /** Asks for a garbage collection over and over on a daemon thread, until closed. */
+    private static final class CollectorLoop implements AutoCloseable {
+
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread = new Thread(() -> {
+            while (running.get()) {
+                System.gc();
+            }
+        }, "garbage-collections");
+
+        CollectorLoop() {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() {
+            running.set(false);
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** {@code data} whose training labels move to the next class after epoch {@code after}. */

@@ -29,7 +29,8 @@ final class CrossEntropy {
         NDArray logQ = logits.logSoftmax(1);
         NDArray perImage = logQ.get(new NDIndex().addAllDim().addPickDim(classes)).reshape(-1);
         if (smoothing > 0) {
-            perImage = perImage.mul(1 - smoothing).add(logQ.mean(new int[] {1}).mul(smoothing));
+            perImage = perImage.mul(Constant.of(logits, 1 - smoothing))
+                    .add(logQ.mean(new int[] {1}).mul(Constant.of(logits, smoothing)));
         }
         return perImage.mul(labelled).sum().neg().div(labelled.sum().maximum(1));
     }

@@ -92,14 +92,15 @@ public final class DecoupledKnowledgeDistillationLoss extends Loss {
         NDArray target = NDArrays.where(flat.gte(0), flat.toType(DataType.INT64, false),
                 teacherLogits.argMax(1).toType(DataType.INT64, false));
         NDArray targetMask = target.oneHot((int) expected.get(1), studentLogits.getDataType());
-        NDArray zs = studentLogits.div(temperature);
+        NDArray zs = studentLogits.div(Constant.of(studentLogits, temperature));
         NDArray zt = teacherLogits.div(temperature);
 
         NDArray tckd = divergence(binaryLog(zt, targetMask), binaryLog(zs, targetMask));
         NDArray offset = targetMask.mul(TARGET_MASK);
         NDArray nckd = divergence(zt.sub(offset).logSoftmax(1), zs.sub(offset).logSoftmax(1));
         float scale = warmupWeight * temperature * temperature / expected.get(0);
-        return crossEntropy.add(tckd.mul(alpha).add(nckd.mul(beta)).mul(scale));
+        return crossEntropy.add(tckd.mul(Constant.of(tckd, alpha)).add(nckd.mul(Constant.of(nckd, beta)))
+                .mul(Constant.of(crossEntropy, scale)));
     }
 
     /** Σ_i Σ_k p_ik (log p_ik − log q_ik) from log-probabilities. */

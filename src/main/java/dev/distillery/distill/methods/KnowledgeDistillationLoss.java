@@ -76,18 +76,20 @@ public final class KnowledgeDistillationLoss extends Loss {
                     alpha, expected, labels.size() < 2 ? "none" : labels.get(1).getShape()));
         }
         NDArray soft = softDivergence(studentLogits, labels.get(1))
-                .mul(alpha * temperature * temperature);
+                .mul(Constant.of(studentLogits, alpha * temperature * temperature));
         if (alpha == 1) {
             return soft;
         }
-        return soft.add(CrossEntropy.ofLabelled(studentLogits, labels.head(), labelSmoothing).mul(1 - alpha));
+        return soft.add(CrossEntropy.ofLabelled(studentLogits, labels.head(), labelSmoothing)
+                .mul(Constant.of(studentLogits, 1 - alpha)));
     }
 
     /** KL(softmax(t / T) ‖ softmax(s / T)), summed over classes and averaged over the batch. */
     private NDArray softDivergence(NDArray studentLogits, NDArray teacherLogits) {
         NDArray logP = teacherLogits.div(temperature).logSoftmax(1);
-        NDArray logQ = studentLogits.div(temperature).logSoftmax(1);
-        return logP.exp().mul(logP.sub(logQ)).sum().div(studentLogits.getShape().get(0));
+        NDArray logQ = studentLogits.div(Constant.of(studentLogits, temperature)).logSoftmax(1);
+        return logP.exp().mul(logP.sub(logQ)).sum()
+                .div(Constant.of(studentLogits, studentLogits.getShape().get(0)));
     }
 
     /**
