@@ -6,8 +6,10 @@ import dev.distillery.store.ModelStore;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
@@ -21,6 +23,9 @@ import org.jboss.logging.Logger;
  * So a session is kept, and a newest version remembered, only after checking under this object's
  * lock that its file is still there; {@link #forget} takes the same lock after the store has removed
  * the files, so whichever comes second sees the other's work.
+ *
+ * <p>A model may be unloaded explicitly ({@link #unload}): its sessions close and it is refused until
+ * {@link #load} loads it again, as with Triton's explicit model control.
  */
 public final class ModelSessions implements AutoCloseable {
 
@@ -30,6 +35,12 @@ public final class ModelSessions implements AutoCloseable {
     private final OnnxRuntime runtime;
     private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
     private final Map<String, Long> newest = new ConcurrentHashMap<>();
+    private final Set<String> unloaded = ConcurrentHashMap.newKeySet();
+
+    /** One model version as the repository index shows it. */
+    public record ModelState(String name, long version, State state, String reason) {
+        public enum State { READY, UNAVAILABLE }
+    }
 
     public ModelSessions(ModelStore store, OnnxRuntime runtime) {
         this.store = store;
@@ -38,6 +49,10 @@ public final class ModelSessions implements AutoCloseable {
 
     /** The model a reference names; version 0 is the newest. Throws NOT_FOUND for unknown models. */
     public LoadedModel get(ModelRef ref) {
+        if (unloaded.contains(ref.getName())) {
+            throw DistilleryException.precondition(
+                    "model '%s' is unloaded; load it (RepositoryModelLoad) before sending requests", ref.getName());
+        }
         long version = ref.getVersion() != 0 ? ref.getVersion() : newest.getOrDefault(ref.getName(), 0L);
         LoadedModel cached = loaded.get(key(ref.getName(), version));
         if (cached != null) {
@@ -53,6 +68,56 @@ public final class ModelSessions implements AutoCloseable {
         LoadedModel model = load(info);
         model.logits(model.newInputBuffer(1), 1);
         return open(info, true);
+    }
+
+    /** Loads and warms the newest version of a model and serves it again if it was unloaded; NOT_FOUND if absent. */
+    public LoadedModel load(String name) {
+        ModelInfo info = store.get(ModelRef.newBuilder().setName(name).build());
+        unloaded.remove(name);
+        return publish(info);
+    }
+
+    /** Closes every open session of a model and refuses its requests until {@link #load}; NOT_FOUND if absent. */
+    public void unload(String name) {
+        store.get(ModelRef.newBuilder().setName(name).build());
+        synchronized (this) {
+            unloaded.add(name);
+            newest.remove(name);
+            loaded.keySet().removeIf(key -> {
+                if (!key.startsWith(name + "/")) {
+                    return false;
+                }
+                close(loaded.get(key));
+                return true;
+            });
+        }
+    }
+
+    /** True when a request for {@code ref} would be served: the version exists and the model is not unloaded. */
+    public boolean ready(ModelRef ref) {
+        if (unloaded.contains(ref.getName())) {
+            return false;
+        }
+        try {
+            store.get(ref);
+            return true;
+        } catch (DistilleryException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The newest version of every model in the store, ordered by name: READY when it is loaded or will
+     * load on first request, UNAVAILABLE with the reason when it was unloaded.
+     */
+    public List<ModelState> index() {
+        List<ModelState> states = new ArrayList<>();
+        for (ModelInfo info : store.list()) {
+            boolean off = unloaded.contains(info.getName());
+            states.add(new ModelState(info.getName(), info.getVersion(),
+                    off ? ModelState.State.UNAVAILABLE : ModelState.State.READY, off ? "unloaded" : ""));
+        }
+        return states;
     }
 
     /** Closes the sessions of deleted versions of a model and forgets which of its versions is the newest. */

@@ -23,7 +23,26 @@ public final class Predictor {
 
     public record Result(LoadedModel model, List<List<ClassScore>> classifications) {}
 
+    /** What the model computed for a request: {@code rows} rows of {@code model.classes()} logits, row-major. */
+    public record Scores(LoadedModel model, int rows, float[] logits) {}
+
+    /** Classifies {@code inputs}: the {@code topK} most probable classes of each (0 means 3), at most all of them. */
     public Result predict(ModelRef ref, List<ModelInput> inputs, int topK) {
+        if (topK < 0) {
+            throw DistilleryException.invalid("top_k must be >= 0 (0 = default 3), got %d", topK);
+        }
+        Scores scores = logits(ref, inputs);
+        LoadedModel model = scores.model();
+        int k = Math.min(topK == 0 ? 3 : topK, model.classes());
+        List<List<ClassScore>> out = new ArrayList<>(scores.rows());
+        for (int i = 0; i < scores.rows(); i++) {
+            out.add(topK(Softmax.of(scores.logits(), i * model.classes(), model.classes()), k, model));
+        }
+        return new Result(model, out);
+    }
+
+    /** Runs the model a reference names on {@code inputs} as one batch and returns its logits. */
+    public Scores logits(ModelRef ref, List<ModelInput> inputs) {
         if (inputs.isEmpty()) {
             throw DistilleryException.invalid("no inputs: send at least one image or tensor");
         }
@@ -32,21 +51,12 @@ public final class Predictor {
                     "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
                     inputs.size(), maxBatch));
         }
-        if (topK < 0) {
-            throw DistilleryException.invalid("top_k must be >= 0 (0 = default 3), got %d", topK);
-        }
         LoadedModel model = sessions.get(ref);
         FloatBuffer batch = model.newInputBuffer(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
             write(inputs.get(i), i, model, batch);
         }
-        float[] logits = model.logits(batch, inputs.size());
-        int k = Math.min(topK == 0 ? 3 : topK, model.classes());
-        List<List<ClassScore>> out = new ArrayList<>(inputs.size());
-        for (int i = 0; i < inputs.size(); i++) {
-            out.add(topK(Softmax.of(logits, i * model.classes(), model.classes()), k, model));
-        }
-        return new Result(model, out);
+        return new Scores(model, inputs.size(), model.logits(batch, inputs.size()));
     }
 
     private static void write(ModelInput input, int index, LoadedModel model, FloatBuffer batch) {
@@ -72,7 +82,8 @@ public final class Predictor {
         }
     }
 
-    private static List<ClassScore> topK(float[] probabilities, int k, LoadedModel model) {
+    /** The {@code k} largest of {@code probabilities}, largest first, with the model's labels. */
+    public static List<ClassScore> topK(float[] probabilities, int k, LoadedModel model) {
         Integer[] order = new Integer[probabilities.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
