@@ -12,12 +12,14 @@ import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
+import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Wires the plain-Java services together from configuration. Everything below the gRPC adapters is
@@ -53,6 +55,13 @@ public class Beans {
     @Singleton
     Predictor predictor(ModelSessions sessions, DistilleryConfig config) {
         return new Predictor(sessions, config.serving().maxBatch());
+    }
+
+    @Produces
+    @Singleton
+    InferenceProtocol inferenceProtocol(ModelStore store, ModelSessions sessions, Predictor predictor,
+            @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown") String version) {
+        return new InferenceProtocol(store, sessions, predictor, version);
     }
 
     @Produces
