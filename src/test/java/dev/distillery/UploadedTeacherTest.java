@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.FloatValue;
+import dev.distillery.api.UploadCalls;
 import dev.distillery.data.Datasets;
 import dev.distillery.data.ImageSource;
 import dev.distillery.data.Pixels;
@@ -173,33 +174,8 @@ class UploadedTeacherTest {
         assertEquals(Status.Code.NOT_FOUND, gone.getStatus().getCode());
     }
 
-    private ModelInfo upload(UploadHeader header, byte[] onnx) throws Exception {
-        CompletableFuture<ModelInfo> answer = new CompletableFuture<>();
-        StreamObserver<UploadModelRequest> requests = ModelsGrpc.newStub(channel).uploadModel(new StreamObserver<>() {
-            private ModelInfo info;
-
-            @Override
-            public void onNext(ModelInfo value) {
-                info = value;
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                answer.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                answer.complete(info);
-            }
-        });
-        requests.onNext(UploadModelRequest.newBuilder().setHeader(header).build());
-        for (int start = 0; start < onnx.length; start += CHUNK) {
-            requests.onNext(UploadModelRequest.newBuilder()
-                    .setChunk(ByteString.copyFrom(onnx, start, Math.min(CHUNK, onnx.length - start))).build());
-        }
-        requests.onCompleted();
-        return answer.get(60, TimeUnit.SECONDS);
+    private ModelInfo upload(UploadHeader header, byte[] onnx) {
+        return UploadCalls.send(ModelsGrpc.newStub(channel), UploadCalls.messages(header.toBuilder(), onnx, CHUNK));
     }
 
     /** Share of test images, sent as PNG files, on which both models' top class is the same. */

@@ -54,7 +54,8 @@ public final class ImagePipeline {
 
     /**
      * The pipeline to inputs of {@code channels x height x width}. An empty color follows the channels;
-     * empty mean and std are 0 and 1, and a single value applies to every channel.
+     * empty mean and std are 0 and 1, and a single value applies to every channel. The one owner of the
+     * preprocessing rules: uploads, recipes and stored models are all checked here.
      *
      * @throws DistilleryException INVALID_ARGUMENT, naming the field, when the preprocessing does not
      *     fit the input shape
@@ -65,17 +66,37 @@ public final class ImagePipeline {
                     "input shape %dx%dx%d is not an image: 1 (gray) or 3 (rgb) channels and a positive size",
                     channels, height, width);
         }
+        checkPreprocessing(pre);
         if (!pre.getColor().isEmpty() && channels(pre.getColor()) != channels) {
             throw DistilleryException.invalid("preprocessing.color is '%s' but the input has %d channel(s)",
                     pre.getColor(), channels);
+        }
+        if (pre.getCenterCrop() && pre.getResize() < Math.max(height, width)) {
+            throw DistilleryException.invalid(
+                    "preprocessing.center_crop needs resize >= the input's larger side (%d), got resize %d",
+                    Math.max(height, width), pre.getResize());
+        }
+        Normalization normalization = new Normalization(perChannel(pre.getMeanList(), "mean", channels, 0f),
+                perChannel(pre.getStdList(), "std", channels, 1f));
+        return new ImagePipeline(channels, height, width, pre.getResize(), pre.getCenterCrop(), normalization);
+    }
+
+    /**
+     * The rules that hold whatever the input's shape, for checks made before the shape is known: a
+     * known colour, a resize of at least 0, and a center crop only after a resize.
+     */
+    public static void checkPreprocessing(Preprocessing pre) {
+        if (!pre.getColor().isEmpty()) {
+            channels(pre.getColor());
         }
         if (pre.getResize() < 0) {
             throw DistilleryException.invalid("preprocessing.resize must be >= 0 (0 = straight to the input size), got %d",
                     pre.getResize());
         }
-        Normalization normalization = new Normalization(perChannel(pre.getMeanList(), "mean", channels, 0f),
-                perChannel(pre.getStdList(), "std", channels, 1f));
-        return new ImagePipeline(channels, height, width, pre.getResize(), pre.getCenterCrop(), normalization);
+        if (pre.getCenterCrop() && pre.getResize() == 0) {
+            throw DistilleryException.invalid("preprocessing.center_crop needs preprocessing.resize > 0: the shorter "
+                    + "side is resized first, then the input's height and width are cropped from the center");
+        }
     }
 
     /** Channels of a colour name: 1 for "gray", 3 for "rgb". */

@@ -199,11 +199,6 @@ public final class Recipes {
                     "recipe.student_input height and width must be in [1, %d] (0 = the dataset's size), got %d x %d%s",
                     MAX_INPUT_SIDE, height, width, input.getHeight() == 0 ? " from the dataset: set them" : "");
         }
-        if (pre.getCenterCrop() && pre.getResize() < Math.max(height, width)) {
-            throw DistilleryException.invalid(
-                    "recipe.student_input.preprocessing.center_crop needs resize >= the input's larger side (%d), got resize %d",
-                    Math.max(height, width), pre.getResize());
-        }
         pre = pre.toBuilder().setColor(color).build();
         try {
             ImagePipeline.of(pre, ImagePipeline.channels(color), height, width);

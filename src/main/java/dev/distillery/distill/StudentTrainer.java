@@ -173,7 +173,14 @@ public final class StudentTrainer {
                     Batch batch = batches.next();
                     rate = schedule.rate(epoch, step++, stepsPerEpoch);
                     optimizer.setLearningRate(rate);
-                    lossSum += (double) trainBatch(loss, batch) * batch.size();
+                    float batchLoss = trainBatch(loss, batch);
+                    if (!Float.isFinite(batchLoss)) {
+                        // Every later step would only spread the NaN: stop with what the user can change.
+                        throw DistilleryException.precondition("training diverged: the loss became %s at epoch %d, "
+                                + "batch %d (learning rate %g); lower optimizer.learning_rate, add warm-up "
+                                + "(schedule.warmup_epochs) or check the data", batchLoss, epoch, step, rate);
+                    }
+                    lossSum += (double) batchLoss * batch.size();
                 }
                 double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
                 double accuracy = validationAccuracy();

@@ -11,7 +11,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
-import dev.distillery.data.Normalization;
+import dev.distillery.data.ImagePipeline;
 import dev.distillery.error.DistilleryException;
 import dev.distillery.store.ModelStore;
 import dev.distillery.v1.ModelInfo;
@@ -45,7 +45,8 @@ import java.util.Set;
  *   <li>it has exactly one output, a float32 tensor {@code [batch, classes]} with as many classes as
  *       {@code header.labels};
  *   <li>the preprocessing fits the input: colour matches the channels, one mean and std for every
- *       channel or one per channel, a center crop fits inside the resized image;
+ *       channel or one per channel, a center crop fits inside the resized image (the rules are
+ *       {@link ImagePipeline#of}'s);
  *   <li>it runs: one batch of zeros (2 images, or 1 when the batch is fixed at 1) gives
  *       {@code [batch, classes]} finite scores.
  * </ul>
@@ -57,8 +58,6 @@ public final class OnnxModelCheck {
     public static final long MAX_SIDE = 2048;
     private static final Set<Integer> FLOATING_POINT = Set.of(TensorProto.DataType.FLOAT_VALUE,
             TensorProto.DataType.DOUBLE_VALUE, TensorProto.DataType.FLOAT16_VALUE, TensorProto.DataType.BFLOAT16_VALUE);
-    private static final String GRAY = "gray";
-    private static final String RGB = "rgb";
 
     private final OnnxRuntime runtime;
     private final long maxBytes;
@@ -93,20 +92,12 @@ public final class OnnxModelCheck {
             }
             checkImageShape("header.input_shape", header.getInputShapeList().stream().mapToLong(Long::longValue).toArray());
         }
-        Preprocessing pre = header.getPreprocessing();
-        if (!List.of("", GRAY, RGB).contains(pre.getColor())) {
-            throw refused("preprocessing.color '%s' is unknown: use gray, rgb, or leave it empty to follow the "
-                    + "channels", pre.getColor());
-        }
-        if (pre.getResize() < 0) {
-            throw refused("preprocessing.resize must be >= 0 (0 = straight to the input size), got %d", pre.getResize());
-        }
-        if (pre.getCenterCrop() && pre.getResize() == 0) {
-            throw refused("preprocessing.center_crop needs preprocessing.resize > 0: the shorter side is resized "
-                    + "first, then the input's height and width are cropped from the center");
+        try {
+            ImagePipeline.checkPreprocessing(header.getPreprocessing());
+        } catch (DistilleryException e) {
+            throw refused("%s", e.getMessage());
         }
     }
-
     /**
      * Checks {@code file} against {@code header} and returns the model card to store: labels, input
      * shape, preprocessing with its defaults filled in, parameter count and the header's metrics.
@@ -245,40 +236,11 @@ public final class OnnxModelCheck {
 
     /** The header's preprocessing with defaults: colour from the channels, one mean (0) and std (1) per channel. */
     private static Preprocessing preprocessing(Preprocessing pre, long[] shape) {
-        int channels = (int) shape[0];
-        String color = channels == 1 ? GRAY : RGB;
-        if (!pre.getColor().isEmpty() && !pre.getColor().equals(color)) {
-            throw refused("preprocessing.color '%s' does not fit the model's %d channel(s): use %s", pre.getColor(),
-                    channels, color);
-        }
-        if (pre.getCenterCrop() && pre.getResize() < Math.max(shape[1], shape[2])) {
-            throw refused("preprocessing.resize %d is smaller than the %dx%d center crop; with center_crop it must "
-                    + "be at least %d", pre.getResize(), shape[1], shape[2], Math.max(shape[1], shape[2]));
-        }
-        float[] mean = perChannel("mean", pre.getMeanList(), channels, 0f);
-        float[] std = perChannel("std", pre.getStdList(), channels, 1f);
         try {
-            new Normalization(mean, std);
+            return ImagePipeline.of(pre, (int) shape[0], (int) shape[1], (int) shape[2]).preprocessing();
         } catch (DistilleryException e) {
-            throw refused("preprocessing: %s", e.getMessage());
+            throw refused("%s", e.getMessage());
         }
-        Preprocessing.Builder filled = pre.toBuilder().setColor(color).clearMean().clearStd();
-        for (int c = 0; c < channels; c++) {
-            filled.addMean(mean[c]).addStd(std[c]);
-        }
-        return filled.build();
-    }
-
-    private static float[] perChannel(String field, List<Float> values, int channels, float fallback) {
-        if (values.size() > 1 && values.size() != channels) {
-            throw refused("preprocessing.%s has %d values; give 1 (for every channel) or %d (one per channel)",
-                    field, values.size(), channels);
-        }
-        float[] out = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            out[c] = values.isEmpty() ? fallback : values.get(values.size() == 1 ? 0 : c);
-        }
-        return out;
     }
 
     /**

@@ -132,49 +132,15 @@ class ModelsGrpcServiceTest {
     }
 
     private static List<UploadModelRequest> messages(UploadHeader.Builder header, byte[] file) {
-        List<UploadModelRequest> messages = new ArrayList<>();
-        messages.add(UploadModelRequest.newBuilder().setHeader(header).build());
-        for (int start = 0; start < file.length; start += CHUNK) {
-            messages.add(UploadModelRequest.newBuilder()
-                    .setChunk(ByteString.copyFrom(file, start, Math.min(CHUNK, file.length - start))).build());
-        }
-        return messages;
+        return UploadCalls.messages(header, file, CHUNK);
     }
 
     private ModelInfo upload(UploadHeader.Builder header, byte[] file) {
         return send(messages(header, file));
     }
 
-    /** Sends the messages as one UploadModel call and waits for its answer. */
     private ModelInfo send(List<UploadModelRequest> messages) {
-        CompletableFuture<ModelInfo> answer = new CompletableFuture<>();
-        StreamObserver<UploadModelRequest> requests = streaming.uploadModel(new StreamObserver<>() {
-            private ModelInfo info;
-
-            @Override
-            public void onNext(ModelInfo value) {
-                info = value;
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                answer.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                answer.complete(info);
-            }
-        });
-        messages.forEach(requests::onNext);
-        requests.onCompleted();
-        try {
-            return answer.get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw (RuntimeException) e.getCause();
-        } catch (Exception e) {
-            throw new AssertionError("no answer to UploadModel", e);
-        }
+        return UploadCalls.send(streaming, messages);
     }
 
     /** Every path under the store, with file sizes: what "nothing was written" compares. */
@@ -330,14 +296,14 @@ class ModelsGrpcServiceTest {
                 .node("Unsqueeze", List.of("flat2", "axes"), "scores")
                 .outputs(tensor("scores", FLOAT, "batch", 3L, 1L)).bytes());
         assertRefused("3 classes but header.labels lists 10", header("m", 10), good);
-        assertRefused("color 'rgb'", header("m", 3).setPreprocessing(Preprocessing.newBuilder().setColor("rgb")), good);
-        assertRefused("color 'sepia'", header("m", 3).setPreprocessing(Preprocessing.newBuilder().setColor("sepia")), good);
+        assertRefused("color is 'rgb' but the input has 1 channel", header("m", 3).setPreprocessing(Preprocessing.newBuilder().setColor("rgb")), good);
+        assertRefused("color must be 'gray' or 'rgb', got 'sepia'", header("m", 3).setPreprocessing(Preprocessing.newBuilder().setColor("sepia")), good);
         assertRefused("mean has 2 values", header("m", 3).setPreprocessing(Preprocessing.newBuilder()
                 .addMean(0.1f).addMean(0.2f)), OnnxModels.classifier(3, 2, 2, 3).bytes());
         assertRefused("std > 0", header("m", 3).setPreprocessing(Preprocessing.newBuilder().addStd(0f)), good);
         assertRefused("center_crop needs", header("m", 3).setPreprocessing(Preprocessing.newBuilder()
                 .setCenterCrop(true)), good);
-        assertRefused("smaller than", header("m", 3).setPreprocessing(Preprocessing.newBuilder()
+        assertRefused("center_crop needs resize >= the input's larger side", header("m", 3).setPreprocessing(Preprocessing.newBuilder()
                 .setCenterCrop(true).setResize(1)), good);
         // Loads, but a fixed Reshape cannot take a batch of 2.
         assertRefused("fails to run", header("m", 3), OnnxModels.classifier(1, 2, 2, 3)

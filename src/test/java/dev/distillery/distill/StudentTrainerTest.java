@@ -127,6 +127,19 @@ class StudentTrainerTest {
     }
 
     @Test
+    void aLossThatStopsBeingFiniteEndsTheRunWithWhatToChange() {
+        TrainingOptions reckless = new TrainingOptions(3, 32, Fixtures.kd(3, 0), 0f, Fixtures.adamw(1e30f),
+                Fixtures.CONSTANT, 0, 7, TrainingDevice.CPU);
+
+        DistilleryException e = assertThrows(DistilleryException.class,
+                () -> train(MLP, reckless, data(SPLIT, null)));
+
+        assertEquals(DistilleryException.Kind.FAILED_PRECONDITION, e.kind());
+        assertTrue(e.getMessage().startsWith("training diverged: the loss became"), e.getMessage());
+        assertTrue(e.getMessage().contains("lower optimizer.learning_rate"), e.getMessage());
+    }
+
+    @Test
     void rejectsDataThatDoesNotFitTheNetwork() {
         TrainingOptions distilling = options(0.7f, 1, 7);
         assertInvalid("no teacher logits", () -> train(MLP, distilling, data(SPLIT, null)));
