@@ -8,7 +8,10 @@ import dev.distillery.v1.Input;
 import dev.distillery.v1.PredictRequest;
 import dev.distillery.v1.PredictResponse;
 import dev.distillery.v1.PredictionGrpc;
+import dev.distillery.v1.RequestError;
 import dev.distillery.v1.Tensor;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -17,6 +20,7 @@ import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.PostConstruct;
 import jakarta.inject.Inject;
 import java.util.List;
+import java.util.Objects;
 
 @GrpcService
 @Blocking
@@ -33,14 +37,55 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
     @PostConstruct
     void metrics() {
         latency = Timer.builder("distillery.predict")
-                .description("Predict calls inside the server: decode, preprocess, ONNX Runtime, top-k")
+                .description("Predict calls and PredictStream requests inside the server: decode, preprocess, "
+                        + "ONNX Runtime, top-k")
                 .publishPercentileHistogram()
                 .register(registry);
     }
 
     @Override
     public void predict(PredictRequest request, StreamObserver<PredictResponse> observer) {
-        GrpcErrors.respond(observer, () -> latency.record(() -> {
+        GrpcErrors.respond(observer, () -> answer(request));
+    }
+
+    /**
+     * One response per request, in order; a failed request is answered with its status in {@code error}
+     * and the stream goes on. The next request is read only once this one is answered (gRPC's flow
+     * control), so a stream holds one request in the server at a time.
+     */
+    @Override
+    public StreamObserver<PredictRequest> predictStream(StreamObserver<PredictResponse> responses) {
+        // Once the client cancels, the answer in flight is dropped rather than thrown at from onNext.
+        ((ServerCallStreamObserver<PredictResponse>) responses).setOnCancelHandler(() -> { });
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(PredictRequest request) {
+                PredictResponse response;
+                try {
+                    response = answer(request);
+                } catch (RuntimeException | Error e) {
+                    Status status = GrpcErrors.toStatus(e).getStatus();
+                    response = PredictResponse.newBuilder().setError(RequestError.newBuilder()
+                            .setCode(status.getCode().value())
+                            .setMessage(Objects.requireNonNullElse(status.getDescription(), ""))).build();
+                }
+                responses.onNext(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                // The client cancelled or broke the stream: nobody is left to answer.
+            }
+
+            @Override
+            public void onCompleted() {
+                responses.onCompleted();
+            }
+        };
+    }
+
+    private PredictResponse answer(PredictRequest request) {
+        return latency.record(() -> {
             Predictor.Result result = predictor.predict(request.getModel(), inputs(request.getInputsList()), request.getTopK());
             PredictResponse.Builder response = PredictResponse.newBuilder().setModel(result.model().ref());
             for (List<ClassScore> top : result.classifications()) {
@@ -53,7 +98,7 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
                 }
             }
             return response.build();
-        }));
+        });
     }
 
     private static List<ModelInput> inputs(List<Input> inputs) {

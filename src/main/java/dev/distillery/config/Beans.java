@@ -7,18 +7,25 @@ import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.model.ArchitectureCatalogue;
+import dev.distillery.serve.Batching;
 import dev.distillery.serve.ModelRepository;
 import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
+import dev.distillery.serve.ServingMetrics;
+import dev.distillery.serve.ServingOptions;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -43,8 +50,36 @@ public class Beans {
 
     @Produces
     @Singleton
-    ModelSessions sessions(ModelStore store, OnnxRuntime runtime) {
-        return new ModelSessions(store, runtime);
+    ModelSessions sessions(ModelStore store, OnnxRuntime runtime, DistilleryConfig config, MeterRegistry registry) {
+        return new ModelSessions(store, runtime, serving(config.serving(), registry));
+    }
+
+    /** Batching per model (each model's own settings over the defaults, checked now) and the metrics registry. */
+    private static ServingOptions serving(DistilleryConfig.Serving config, MeterRegistry registry) {
+        DistilleryConfig.BatchingDefaults defaults = config.defaults().batching();
+        Batching batching = checked("distillery.serving.defaults.", () -> new Batching(defaults.enabled(),
+                defaults.preferredBatchSizes().orElse(List.of()), defaults.maxBatchSize(),
+                defaults.maxQueueDelayMicroseconds(), defaults.maxQueueSize()));
+        Map<String, Batching> byModel = new HashMap<>();
+        config.models().forEach((name, model) -> {
+            DistilleryConfig.BatchingOverrides own = model.batching();
+            byModel.put(name, checked("distillery.serving.models.\"" + name + "\".", () -> new Batching(
+                    own.enabled().orElse(batching.enabled()),
+                    own.preferredBatchSizes().orElse(batching.preferredBatchSizes()),
+                    own.maxBatchSize().orElse(batching.maxBatchSize()),
+                    own.maxQueueDelayMicroseconds().orElse(batching.maxQueueDelayMicroseconds()),
+                    own.maxQueueSize().orElse(batching.maxQueueSize()))));
+        });
+        return new ServingOptions(batching, byModel, new ServingMetrics(registry));
+    }
+
+    /** A bad value stops the start, with the full name of the setting. */
+    private static Batching checked(String prefix, Supplier<Batching> batching) {
+        try {
+            return batching.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(prefix + e.getMessage(), e);
+        }
     }
 
     void close(@Disposes ModelSessions sessions) {
@@ -54,7 +89,7 @@ public class Beans {
     @Produces
     @Singleton
     Predictor predictor(ModelSessions sessions, DistilleryConfig config) {
-        return new Predictor(sessions, config.serving().maxBatch());
+        return new Predictor(sessions, config.serving().maxBatch(), config.serving().maxImagePixels());
     }
 
     @Produces

@@ -71,5 +71,54 @@ public interface DistilleryConfig {
 
         @WithDefault("256")
         int maxBatch();
+
+        /** Most pixels (width x height) of one image in a request, read from its header before decoding. */
+        @WithDefault("16777216")
+        long maxImagePixels();
+
+        /** What every model gets unless {@link #models()} overrides it. */
+        ModelDefaults defaults();
+
+        /** Settings of single models, by model name; each setting left out falls back to {@link #defaults()}. */
+        Map<String, ModelOverrides> models();
+    }
+
+    interface ModelDefaults {
+        BatchingDefaults batching();
+    }
+
+    interface ModelOverrides {
+        BatchingOverrides batching();
+    }
+
+    /** Dynamic batching, as Triton's {@code dynamic_batching}; see serve.Batching for what each means. */
+    interface BatchingDefaults {
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Rows; none means max-batch-size. */
+        Optional<List<Integer>> preferredBatchSizes();
+
+        @WithDefault("64")
+        int maxBatchSize();
+
+        @WithDefault("0")
+        long maxQueueDelayMicroseconds();
+
+        /** Rows waiting, at most. */
+        @WithDefault("1024")
+        int maxQueueSize();
+    }
+
+    interface BatchingOverrides {
+        Optional<Boolean> enabled();
+
+        Optional<List<Integer>> preferredBatchSizes();
+
+        Optional<Integer> maxBatchSize();
+
+        Optional<Long> maxQueueDelayMicroseconds();
+
+        Optional<Integer> maxQueueSize();
     }
 }

@@ -26,8 +26,9 @@ import javax.imageio.stream.ImageInputStream;
  * raster with no colour conversion; deeper gray samples are scaled to 0-255. Everything else becomes
  * RGB through the image's colour model, and alpha is dropped (PIL's {@code convert("RGB")}).
  *
- * <p>Decoding opens a reader, reads the header (size, colour), then the pixels: a limit on the decoded
- * size belongs between those two steps, in {@link #decode(byte[], String)}.
+ * <p>Decoding opens a reader, reads the header (size, colour), then the pixels. An encoded image from a
+ * request is refused between those two steps when its header announces more pixels than the caller's
+ * limit: a 20,000 x 20,000 PNG of a few hundred kilobytes would otherwise take gigabytes to decode.
  */
 public final class ImageDecoder {
 
@@ -40,15 +41,17 @@ public final class ImageDecoder {
     private ImageDecoder() {}
 
     /**
-     * Decodes one encoded image.
+     * Decodes one encoded image of at most {@code maxPixels} pixels (width x height), a count read from
+     * its header before any pixel is decoded.
      *
-     * @throws DistilleryException INVALID_ARGUMENT when the bytes are empty or no readable image
+     * @throws DistilleryException INVALID_ARGUMENT when the bytes are empty or no readable image;
+     *     RESOURCE_EXHAUSTED when the header announces more than {@code maxPixels} pixels
      */
-    public static Pixels decode(byte[] encoded) {
+    public static Pixels decode(byte[] encoded, long maxPixels) {
         if (encoded.length == 0) {
             throw DistilleryException.invalid("image is empty: send the bytes of a %s file", FORMATS);
         }
-        return decode(encoded, "image");
+        return decode(encoded, "image", maxPixels);
     }
 
     /**
@@ -58,7 +61,7 @@ public final class ImageDecoder {
      *     readable image
      */
     public static Pixels read(Path file) {
-        return decode(bytes(file), "image " + file);
+        return decode(bytes(file), "image " + file, Long.MAX_VALUE);
     }
 
     /**
@@ -89,11 +92,18 @@ public final class ImageDecoder {
     }
 
     /** {@code what} names the image in messages. */
-    private static Pixels decode(byte[] encoded, String what) {
+    private static Pixels decode(byte[] encoded, String what, long maxPixels) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(encoded))) {
             ImageReader reader = reader(in, what, encoded.length);
             try {
-                // The header is read: reader.getWidth(0) and getHeight(0) are known before any pixel is decoded.
+                // Only the header is read so far: the size is known before any pixel is decoded.
+                int width = reader.getWidth(0);
+                int height = reader.getHeight(0);
+                if ((long) width * height > maxPixels) {
+                    throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
+                            "%s is %d x %d = %,d pixels; the server decodes at most %,d: send a smaller image",
+                            what, width, height, (long) width * height, maxPixels));
+                }
                 return pixels(reader.read(0));
             } finally {
                 reader.dispose();

@@ -225,12 +225,14 @@ public final class ImagePipeline {
     }
 
     /**
-     * Decodes an encoded image and writes its input floats into {@code out} at its position.
+     * Decodes an encoded image of at most {@code maxPixels} pixels and writes its input floats into
+     * {@code out} at its position.
      *
-     * @throws DistilleryException INVALID_ARGUMENT when the bytes are no readable image
+     * @throws DistilleryException INVALID_ARGUMENT when the bytes are no readable image, RESOURCE_EXHAUSTED
+     *     when its header announces more than {@code maxPixels} pixels
      */
-    public void write(byte[] encoded, FloatBuffer out) {
-        normalize(prepare(ImageDecoder.decode(encoded)), out);
+    public void write(byte[] encoded, long maxPixels, FloatBuffer out) {
+        normalize(prepare(ImageDecoder.decode(encoded, maxPixels)), out);
     }
 
     private void checkPrepared(Pixels prepared) {

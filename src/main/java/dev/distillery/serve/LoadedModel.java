@@ -22,6 +22,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * Java array (DESIGN §5). A model whose input fixes the batch dimension at 1 (an uploaded one may) is
  * run one image at a time. Closing waits for runs in flight, so a deleted model is never freed under
  * a running request; later runs are refused.
+ *
+ * <p>Requests ({@link #batchedLogits}) go through this version's own {@link DynamicBatcher} when its
+ * {@link Batching} is enabled, and run on the caller's thread otherwise or when the model fixes batch
+ * 1 (batching could only queue them). The version's {@link ModelMetrics} are registered with it.
+ * Closing first lets the requests already queued run.
  */
 public final class LoadedModel implements AutoCloseable {
 
@@ -36,9 +41,12 @@ public final class LoadedModel implements AutoCloseable {
     private final ImagePipeline pipeline;
     private final boolean oneImagePerRun;
     private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final ServingMetrics servingMetrics;
+    private final ModelMetrics metrics;
+    private final DynamicBatcher batcher;
     private boolean closed;
 
-    LoadedModel(OnnxRuntime runtime, OrtSession session, ModelInfo info) throws OrtException {
+    LoadedModel(OnnxRuntime runtime, OrtSession session, ModelInfo info, ServingOptions serving) throws OrtException {
         this.runtime = runtime;
         this.session = session;
         this.info = info;
@@ -51,6 +59,12 @@ public final class LoadedModel implements AutoCloseable {
         this.height = pipeline.height();
         this.width = pipeline.width();
         this.classes = info.getLabelsCount();
+        this.servingMetrics = serving.metrics();
+        this.metrics = servingMetrics.acquire(info.getName(), info.getVersion());
+        Batching batching = serving.batching(info.getName());
+        this.batcher = batching.enabled() && !oneImagePerRun
+                ? new DynamicBatcher(ref(), batching, imageSize(), classes, this::measured, metrics, this::gone)
+                : null;
     }
 
     /**
@@ -108,11 +122,36 @@ public final class LoadedModel implements AutoCloseable {
         return pipeline;
     }
 
+    /** This version's Prometheus series. */
+    public ModelMetrics metrics() {
+        return metrics;
+    }
+
     /** A direct buffer sized for {@code batch} inputs, ready to be filled and passed to {@link #logits}. */
     public FloatBuffer newInputBuffer(int batch) {
-        return ByteBuffer.allocateDirect(batch * imageSize() * Float.BYTES)
-                .order(ByteOrder.nativeOrder())
-                .asFloatBuffer();
+        return directFloats(batch * imageSize());
+    }
+
+    static FloatBuffer directFloats(int count) {
+        return ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /**
+     * The logits of one request's {@code rows} inputs (NCHW, filled from position 0), row-major: run
+     * together with other requests by the dynamic batcher when batching is on, else at once on this thread.
+     *
+     * @throws DistilleryException RESOURCE_EXHAUSTED when the batcher's queue is full; NOT_FOUND once closed
+     */
+    public float[] batchedLogits(FloatBuffer input, int rows) {
+        return batcher != null ? batcher.logits(input, rows) : measured(input, rows);
+    }
+
+    /** One run as a request's: its size and time go into the metrics. */
+    private float[] measured(FloatBuffer input, int rows) {
+        long start = System.nanoTime();
+        float[] logits = logits(input, rows);
+        metrics.ran(rows, System.nanoTime() - start);
+        return logits;
     }
 
     /** Runs the model on {@code batch} preprocessed inputs (NCHW) and returns their logits, row-major. */
@@ -121,8 +160,7 @@ public final class LoadedModel implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             if (closed) {
-                throw DistilleryException.notFound("model %s/%d has been deleted; ListModels shows what is left",
-                        info.getName(), info.getVersion());
+                throw gone();
             }
             if (!oneImagePerRun || batch == 1) {
                 return run(input, batch);
@@ -158,14 +196,26 @@ public final class LoadedModel implements AutoCloseable {
         }
     }
 
-    /** Waits for runs in flight, then frees the session; later runs are refused. */
+    private DistilleryException gone() {
+        return DistilleryException.notFound("model %s/%d has been deleted; ListModels shows what is left",
+                info.getName(), info.getVersion());
+    }
+
+    /**
+     * Runs the requests already queued and refuses new ones, waits for runs in flight, then frees the
+     * session and the metrics; later runs are refused.
+     */
     @Override
     public void close() throws OrtException {
+        if (batcher != null) {
+            batcher.close();
+        }
         lifecycle.writeLock().lock();
         try {
             if (!closed) {
                 closed = true;
                 session.close();
+                servingMetrics.release(info.getName(), info.getVersion());
             }
         } finally {
             lifecycle.writeLock().unlock();

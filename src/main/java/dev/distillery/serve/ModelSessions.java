@@ -33,6 +33,7 @@ public final class ModelSessions implements AutoCloseable {
 
     private final ModelStore store;
     private final OnnxRuntime runtime;
+    private final ServingOptions serving;
     private final Map<String, LoadedModel> loaded = new ConcurrentHashMap<>();
     private final Map<String, Long> newest = new ConcurrentHashMap<>();
     private final Set<String> unloaded = ConcurrentHashMap.newKeySet();
@@ -42,9 +43,16 @@ public final class ModelSessions implements AutoCloseable {
         public enum State { READY, UNAVAILABLE }
     }
 
+    /** Sessions that only run models: no batching, no metrics (training, evaluation, tools). */
     public ModelSessions(ModelStore store, OnnxRuntime runtime) {
+        this(store, runtime, ServingOptions.unbatched());
+    }
+
+    /** Sessions that serve requests: each loaded version gets its batching and metrics from {@code serving}. */
+    public ModelSessions(ModelStore store, OnnxRuntime runtime, ServingOptions serving) {
         this.store = store;
         this.runtime = runtime;
+        this.serving = serving;
     }
 
     /** The model a reference names; version 0 is the newest. Throws NOT_FOUND for unknown models. */
@@ -150,7 +158,8 @@ public final class ModelSessions implements AutoCloseable {
         return loaded.computeIfAbsent(key(info.getName(), info.getVersion()), k -> {
             try {
                 LOG.infof("loading model %s version %d on %s", info.getName(), info.getVersion(), runtime.provider());
-                return new LoadedModel(runtime, runtime.open(store.modelFile(info.getName(), info.getVersion())), info);
+                return new LoadedModel(runtime, runtime.open(store.modelFile(info.getName(), info.getVersion())), info,
+                        serving);
             } catch (OrtException e) {
                 throw new DistilleryException(DistilleryException.Kind.FAILED_PRECONDITION,
                         "ONNX Runtime cannot load model " + k + " from the store: " + e.getMessage(), e);

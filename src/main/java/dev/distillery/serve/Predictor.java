@@ -8,17 +8,25 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Classification: inputs to one batch tensor, one ONNX Runtime run, softmax, top-k with labels.
- * Evaluate times the same path, so its latencies are what a Predict caller gets minus the network.
+ * Classification: inputs to one batch tensor, one ONNX Runtime run (joined with other requests by the
+ * model's dynamic batcher), softmax, top-k with labels. Every protocol frontend comes through here, so
+ * the limits on a request and the model's request and failure counts live here. Evaluate times the same
+ * path, so its latencies are what a Predict caller gets minus the network.
  */
 public final class Predictor {
 
     private final ModelSessions sessions;
     private final int maxBatch;
+    private final long maxImagePixels;
 
-    public Predictor(ModelSessions sessions, int maxBatch) {
+    /**
+     * @param maxBatch most inputs in one request
+     * @param maxImagePixels most pixels (width x height) of one encoded image, read from its header
+     */
+    public Predictor(ModelSessions sessions, int maxBatch, long maxImagePixels) {
         this.sessions = sessions;
         this.maxBatch = maxBatch;
+        this.maxImagePixels = maxImagePixels;
     }
 
     public record Result(LoadedModel model, List<List<ClassScore>> classifications) {}
@@ -41,29 +49,39 @@ public final class Predictor {
         return new Result(model, out);
     }
 
-    /** Runs the model a reference names on {@code inputs} as one batch and returns its logits. */
+    /**
+     * Runs the model a reference names on {@code inputs} as one batch and returns its logits. The
+     * request is counted in the model version's metrics, and so is its failure.
+     */
     public Scores logits(ModelRef ref, List<ModelInput> inputs) {
         if (inputs.isEmpty()) {
             throw DistilleryException.invalid("no inputs: send at least one image or tensor");
         }
-        if (inputs.size() > maxBatch) {
-            throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
-                    "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
-                    inputs.size(), maxBatch));
-        }
         LoadedModel model = sessions.get(ref);
-        FloatBuffer batch = model.newInputBuffer(inputs.size());
-        for (int i = 0; i < inputs.size(); i++) {
-            write(inputs.get(i), i, model, batch);
+        ModelMetrics metrics = model.metrics();
+        metrics.request();
+        try {
+            if (inputs.size() > maxBatch) {
+                throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
+                        "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
+                        inputs.size(), maxBatch));
+            }
+            FloatBuffer batch = model.newInputBuffer(inputs.size());
+            for (int i = 0; i < inputs.size(); i++) {
+                write(inputs.get(i), i, model, batch);
+            }
+            return new Scores(model, inputs.size(), model.batchedLogits(batch, inputs.size()));
+        } catch (RuntimeException | Error e) {
+            metrics.failed(e);
+            throw e;
         }
-        return new Scores(model, inputs.size(), model.logits(batch, inputs.size()));
     }
 
-    private static void write(ModelInput input, int index, LoadedModel model, FloatBuffer batch) {
+    private void write(ModelInput input, int index, LoadedModel model, FloatBuffer batch) {
         batch.position(index * model.imageSize());
         if (input instanceof ModelInput.Image image) {
             try {
-                model.pipeline().write(image.encoded(), batch);
+                model.pipeline().write(image.encoded(), maxImagePixels, batch);
             } catch (DistilleryException e) {
                 throw new DistilleryException(e.kind(), "input " + index + ": " + e.getMessage(), e);
             }
@@ -78,7 +96,20 @@ public final class Predictor {
                 throw DistilleryException.invalid("input %d: tensor of shape %s needs %d values, got %d",
                         index, Arrays.toString(expected), model.imageSize(), tensor.values().length);
             }
+            checkFinite(tensor.values(), index, model);
             batch.put(tensor.values());
+        }
+    }
+
+    /** NaN and infinities would come out as NaN probabilities: refused, at the first such value. */
+    private static void checkFinite(float[] values, int index, LoadedModel model) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                int plane = model.height() * model.width();
+                throw DistilleryException.invalid(
+                        "input %d: tensor value %d (channel %d, row %d, column %d) is %s; send finite numbers",
+                        index, i, i / plane, i % plane / model.width(), i % model.width(), values[i]);
+            }
         }
     }
 

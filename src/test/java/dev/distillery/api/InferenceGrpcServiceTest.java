@@ -84,7 +84,7 @@ class InferenceGrpcServiceTest {
         TinyClassifiers.add(store, "tiny", 2);
         TinyClassifiers.add(store, "other", 1);
         InferenceGrpcService service = new InferenceGrpcService();
-        service.protocol = new InferenceProtocol(store, sessions, new Predictor(sessions, MAX_BATCH), "1.2.3-test");
+        service.protocol = new InferenceProtocol(store, sessions, new Predictor(sessions, MAX_BATCH, 1 << 24), "1.2.3-test");
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
         channel = InProcessChannelBuilder.forName(name).build();
@@ -459,7 +459,7 @@ class InferenceGrpcServiceTest {
         String name = InProcessServerBuilder.generateName();
         InferenceGrpcService service = new InferenceGrpcService();
         service.protocol = new InferenceProtocol(new ModelStore(temp.resolve("other-store")), sessions,
-                new Predictor(sessions, MAX_BATCH), "test");
+                new Predictor(sessions, MAX_BATCH, 1 << 24), "test");
         Server intercepted = InProcessServerBuilder.forName(name)
                 .addService(ServerInterceptors.intercept(service, messages)).build().start();
         ManagedChannel to = InProcessChannelBuilder.forName(name).build();

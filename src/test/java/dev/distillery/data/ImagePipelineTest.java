@@ -36,7 +36,7 @@ class ImagePipelineTest {
 
     private static float[] write(ImagePipeline pipeline, byte[] encoded) {
         FloatBuffer out = FloatBuffer.allocate(pipeline.imageSize());
-        pipeline.write(encoded, out);
+        pipeline.write(encoded, Long.MAX_VALUE, out);
         assertEquals(pipeline.imageSize(), out.position());
         return out.array();
     }
@@ -84,7 +84,7 @@ class ImagePipelineTest {
     void bytesThatAreNoImageAreAnInvalidArgument() {
         ImagePipeline pipeline = ImagePipeline.of(Preprocessing.getDefaultInstance(), 1, 28, 28);
         DistilleryException e = assertThrows(DistilleryException.class,
-                () -> pipeline.write("hello".getBytes(), FloatBuffer.allocate(784)));
+                () -> pipeline.write("hello".getBytes(), Long.MAX_VALUE, FloatBuffer.allocate(784)));
         assertEquals(DistilleryException.Kind.INVALID_ARGUMENT, e.kind());
         assertTrue(e.getMessage().contains("could not be decoded"), e.getMessage());
     }
