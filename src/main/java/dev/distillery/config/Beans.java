@@ -12,12 +12,16 @@ import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
+import dev.distillery.serve.StoreWatcher;
+import dev.distillery.serve.VersionPolicies;
 import dev.distillery.store.ModelStore;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Wires the plain-Java services together from configuration. Everything below the gRPC adapters is
@@ -41,12 +45,26 @@ public class Beans {
 
     @Produces
     @Singleton
-    ModelSessions sessions(ModelStore store, OnnxRuntime runtime) {
-        return new ModelSessions(store, runtime);
+    ModelSessions sessions(ModelStore store, OnnxRuntime runtime, DistilleryConfig config) {
+        Map<String, String> versions = new TreeMap<>();
+        config.serving().models().forEach((name, model) -> model.versions().ifPresent(v -> versions.put(name, v)));
+        return new ModelSessions(store, runtime,
+                VersionPolicies.parse(config.serving().defaults().versions(), versions));
     }
 
     void close(@Disposes ModelSessions sessions) {
         sessions.close();
+    }
+
+    @Produces
+    @Singleton
+    @Startup
+    StoreWatcher watcher(ModelSessions sessions, DistilleryConfig config) {
+        return StoreWatcher.start(sessions, config.serving().pollInterval());
+    }
+
+    void close(@Disposes StoreWatcher watcher) throws InterruptedException {
+        watcher.close();
     }
 
     @Produces

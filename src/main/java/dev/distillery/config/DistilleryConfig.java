@@ -3,6 +3,7 @@ package dev.distillery.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -71,5 +72,23 @@ public interface DistilleryConfig {
 
         @WithDefault("256")
         int maxBatch();
+
+        /**
+         * How often the store is checked for versions another process added, replaced or deleted; 0 turns
+         * watching off.
+         */
+        @WithDefault("5s")
+        Duration pollInterval();
+
+        /** What every model is served with, unless {@link #models()} says otherwise. */
+        ModelServing defaults();
+
+        /** Per-model settings, by model name; each key overrides the same key of {@link #defaults()}. */
+        Map<String, ModelServing> models();
+    }
+
+    interface ModelServing {
+        /** Version policy: latest:N, specific:V1,V2,... or all; latest:1 when not set anywhere. */
+        Optional<String> versions();
     }
 }

@@ -52,6 +52,22 @@ public final class Predictor {
                     inputs.size(), maxBatch));
         }
         LoadedModel model = sessions.get(ref);
+        while (true) {
+            try {
+                return run(model, inputs);
+            } catch (DistilleryException e) {
+                // A new or replaced version can take over between get and run and close this session (a
+                // closed session refuses with NOT_FOUND): the request runs on what serves the reference now.
+                LoadedModel now = e.kind() == DistilleryException.Kind.NOT_FOUND ? sessions.get(ref) : model;
+                if (now == model) {
+                    throw e;
+                }
+                model = now;
+            }
+        }
+    }
+
+    private static Scores run(LoadedModel model, List<ModelInput> inputs) {
         FloatBuffer batch = model.newInputBuffer(inputs.size());
         for (int i = 0; i < inputs.size(); i++) {
             write(inputs.get(i), i, model, batch);
