@@ -250,9 +250,9 @@ public final class ModelSessions implements AutoCloseable {
         }
 
         // What is left without a session: gone from the store, or not selected, or failed to load.
-        Set<Long> versions = new TreeSet<>(model.entries.keySet());
-        versions.addAll(stored.keySet());
-        for (long version : versions) {
+        Set<Long> known = new TreeSet<>(model.entries.keySet());
+        known.addAll(stored.keySet());
+        for (long version : known) {
             Entry entry = model.entries.get(version);
             if (entry != null && entry.state() == State.READY) {
                 continue;

@@ -141,12 +141,14 @@ class StoreWatcherTest {
         }, VersionPolicies.DEFAULT);
 
         StoreWatcher watcher = StoreWatcher.start(sessions, Duration.ofHours(1));
-        assertTrue(loaded.await(1, TimeUnit.MINUTES), "the first poll runs at start");
-        assertTrue(sessions.ready(ref("m", 0)));
+        try {
+            assertTrue(loaded.await(1, TimeUnit.MINUTES), "the first poll runs at start");
+        } finally {
+            watcher.close();
+        }
+        assertTrue(sessions.ready(ref("m", 0)), "closing waited for the poll in progress, which served the version");
         assertTrue(poller.get().isDaemon());
         assertEquals("model-store-watcher", poller.get().getName());
-
-        watcher.close();
         poller.get().join(TimeUnit.MINUTES.toMillis(1));
         assertFalse(poller.get().isAlive(), "closing stops the thread");
     }
