@@ -15,6 +15,8 @@ import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
 import dev.distillery.serve.ServingMetrics;
 import dev.distillery.serve.ServingOptions;
+import dev.distillery.serve.StoreWatcher;
+import dev.distillery.serve.VersionPolicies;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,6 +27,7 @@ import jakarta.inject.Singleton;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -51,7 +54,10 @@ public class Beans {
     @Produces
     @Singleton
     ModelSessions sessions(ModelStore store, OnnxRuntime runtime, DistilleryConfig config, MeterRegistry registry) {
-        return new ModelSessions(store, runtime, serving(config.serving(), registry));
+        Map<String, String> versions = new TreeMap<>();
+        config.serving().models().forEach((name, model) -> model.versions().ifPresent(v -> versions.put(name, v)));
+        return new ModelSessions(store, runtime, VersionPolicies.parse(config.serving().defaults().versions(), versions),
+                serving(config.serving(), registry));
     }
 
     /** Batching per model (each model's own settings over the defaults, checked now) and the metrics registry. */
@@ -84,6 +90,17 @@ public class Beans {
 
     void close(@Disposes ModelSessions sessions) {
         sessions.close();
+    }
+
+    @Produces
+    @Singleton
+    @Startup
+    StoreWatcher watcher(ModelSessions sessions, DistilleryConfig config) {
+        return StoreWatcher.start(sessions, config.serving().pollInterval());
+    }
+
+    void close(@Disposes StoreWatcher watcher) throws InterruptedException {
+        watcher.close();
     }
 
     @Produces

@@ -3,6 +3,7 @@ package dev.distillery.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -76,6 +77,13 @@ public interface DistilleryConfig {
         @WithDefault("16777216")
         long maxImagePixels();
 
+        /**
+         * How often the store is checked for versions another process added, replaced or deleted; 0 turns
+         * watching off.
+         */
+        @WithDefault("5s")
+        Duration pollInterval();
+
         /** What every model gets unless {@link #models()} overrides it. */
         ModelDefaults defaults();
 
@@ -85,10 +93,16 @@ public interface DistilleryConfig {
 
     interface ModelDefaults {
         BatchingDefaults batching();
+
+        /** Version policy: latest:N, specific:V1,V2,... or all; latest:1 when not set anywhere. */
+        Optional<String> versions();
     }
 
     interface ModelOverrides {
         BatchingOverrides batching();
+
+        /** This model's version policy, over the default's. */
+        Optional<String> versions();
     }
 
     /** Dynamic batching, as Triton's {@code dynamic_batching}; see serve.Batching for what each means. */

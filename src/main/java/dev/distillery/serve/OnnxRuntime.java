@@ -47,6 +47,13 @@ public final class OnnxRuntime {
         }
     }
 
+    /** A session of the model in {@code onnx}: the bytes that were checked, not a file that may change meanwhile. */
+    public OrtSession open(byte[] onnx) throws OrtException {
+        try (OrtSession.SessionOptions options = options()) {
+            return environment.createSession(onnx, options);
+        }
+    }
+
     private OrtSession.SessionOptions options() throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(intraOpThreads);

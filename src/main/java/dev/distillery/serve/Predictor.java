@@ -58,23 +58,38 @@ public final class Predictor {
             throw DistilleryException.invalid("no inputs: send at least one image or tensor");
         }
         LoadedModel model = sessions.get(ref);
-        ModelMetrics metrics = model.metrics();
-        metrics.request();
-        try {
-            if (inputs.size() > maxBatch) {
-                throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
-                        "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
-                        inputs.size(), maxBatch));
+        while (true) {
+            try {
+                Scores scores = run(model, inputs);
+                model.metrics().request();
+                return scores;
+            } catch (RuntimeException | Error e) {
+                // A new or replaced version can take over between get and run and close this session (a
+                // closed session refuses with NOT_FOUND): the request runs on what serves the reference now,
+                // and only the attempt that answers is counted.
+                LoadedModel now = e instanceof DistilleryException known
+                        && known.kind() == DistilleryException.Kind.NOT_FOUND ? sessions.get(ref) : model;
+                if (now == model) {
+                    model.metrics().request();
+                    model.metrics().failed(e);
+                    throw e;
+                }
+                model = now;
             }
-            FloatBuffer batch = model.newInputBuffer(inputs.size());
-            for (int i = 0; i < inputs.size(); i++) {
-                write(inputs.get(i), i, model, batch);
-            }
-            return new Scores(model, inputs.size(), model.batchedLogits(batch, inputs.size()));
-        } catch (RuntimeException | Error e) {
-            metrics.failed(e);
-            throw e;
         }
+    }
+
+    private Scores run(LoadedModel model, List<ModelInput> inputs) {
+        if (inputs.size() > maxBatch) {
+            throw new DistilleryException(DistilleryException.Kind.RESOURCE_EXHAUSTED, String.format(
+                    "%d inputs in one request; the limit is %d (distillery.serving.max-batch): split the batch",
+                    inputs.size(), maxBatch));
+        }
+        FloatBuffer batch = model.newInputBuffer(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            write(inputs.get(i), i, model, batch);
+        }
+        return new Scores(model, inputs.size(), model.batchedLogits(batch, inputs.size()));
     }
 
     private void write(ModelInput input, int index, LoadedModel model, FloatBuffer batch) {

@@ -35,6 +35,11 @@ import java.util.stream.Stream;
  * of place before its files go, so a reader never sees half a model. A version number is never given
  * out twice: after a delete, {@code <root>/<name>/.last-version} remembers the highest one, so a
  * lineage that names a version can only mean the model that had it.
+ *
+ * <p>model.json is the commit marker: a version counts once both files are there, and its card records the
+ * sha256 of its model.onnx, which {@link #readModel} checks before a server loads it. Another process (a
+ * replica, a training worker, a person) adds a version the same way, a folder filled elsewhere and renamed
+ * into place, and replaces one by renaming a new model.onnx over the old and then a new model.json last.
  */
 public final class ModelStore {
 
@@ -95,6 +100,41 @@ public final class ModelStore {
 
     public Path modelFile(String name, long version) {
         return versionDir(name, version).resolve(MODEL_FILE);
+    }
+
+    public Path cardFile(String name, long version) {
+        return versionDir(name, version).resolve(CARD_FILE);
+    }
+
+    /**
+     * The bytes of a version's model.onnx, checked against the sha256 its model.json records: what a server
+     * may load. Read once, so that what is checked is what is loaded, even if the file is replaced meanwhile.
+     *
+     * @throws DistilleryException NOT_FOUND when the version was deleted; FAILED_PRECONDITION when the card
+     *     records no sha256 or the file does not match it
+     */
+    public byte[] readModel(ModelInfo card) {
+        String name = card.getName();
+        long version = card.getVersion();
+        byte[] onnx;
+        try {
+            onnx = Files.readAllBytes(modelFile(name, version));
+        } catch (NoSuchFileException e) {
+            throw DistilleryException.notFound("model %s/%d has been deleted; ListModels shows what is left", name, version);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + modelFile(name, version), e);
+        }
+        if (card.getSha256().isEmpty()) {
+            throw DistilleryException.precondition("model %s/%d: its model.json records no sha256 of model.onnx, so "
+                    + "the file cannot be checked; add \"sha256\" (hex, as sha256sum prints it) to model.json", name, version);
+        }
+        String found = HexFormat.of().formatHex(newDigest().digest(onnx));
+        if (!found.equalsIgnoreCase(card.getSha256())) {
+            throw DistilleryException.precondition("model %s/%d: model.onnx does not match the sha256 its model.json "
+                    + "records (file %s, model.json %s): the file was changed or damaged after the card was written; "
+                    + "it is not served until they match", name, version, found, card.getSha256());
+        }
+        return onnx;
     }
 
     /** Opens a version's model.onnx for reading; NOT_FOUND when the version was deleted meanwhile. */
@@ -271,7 +311,7 @@ public final class ModelStore {
     }
 
     private ModelInfo read(String name, long version, List<Long> versions) {
-        Path card = versionDir(name, version).resolve(CARD_FILE);
+        Path card = cardFile(name, version);
         try {
             ModelInfo.Builder builder = ModelInfo.newBuilder();
             JsonFormat.parser().ignoringUnknownFields().merge(Files.readString(card, StandardCharsets.UTF_8), builder);
@@ -283,7 +323,8 @@ public final class ModelStore {
         }
     }
 
-    private List<String> modelNames() {
+    /** Names of the model folders in the store, sorted; a folder may not hold a complete version (yet). */
+    public List<String> modelNames() {
         try (Stream<Path> entries = Files.list(root)) {
             return entries.filter(Files::isDirectory)
                     .map(p -> p.getFileName().toString())
@@ -295,11 +336,10 @@ public final class ModelStore {
         }
     }
 
-    /** Versions that hold both files, ascending. */
-    List<Long> versions(String name) {
+    /** Versions of a model that hold both files, ascending; none for a model not in the store. */
+    public List<Long> versions(String name) {
         return versionFolders(name).stream()
-                .filter(v -> Files.isRegularFile(versionDir(name, v).resolve(CARD_FILE))
-                        && Files.isRegularFile(versionDir(name, v).resolve(MODEL_FILE)))
+                .filter(v -> Files.isRegularFile(cardFile(name, v)) && Files.isRegularFile(modelFile(name, v)))
                 .sorted(Comparator.naturalOrder())
                 .toList();
     }
@@ -329,12 +369,7 @@ public final class ModelStore {
 
     /** SHA-256 of a file, hex, read in pieces so that a large model is never held in memory. */
     static String sha256(Path file) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JRE", e);
-        }
+        MessageDigest digest = newDigest();
         try (InputStream in = Files.newInputStream(file)) {
             byte[] buffer = new byte[HASH_BUFFER];
             for (int n; (n = in.read(buffer)) > 0; ) {
@@ -342,6 +377,14 @@ public final class ModelStore {
             }
         }
         return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JRE", e);
+        }
     }
 
     /** Removes a file or a folder with everything in it, if it exists. */

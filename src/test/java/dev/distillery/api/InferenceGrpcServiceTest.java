@@ -29,6 +29,7 @@ import dev.distillery.inference.ServerMetadataRequest;
 import dev.distillery.inference.ServerMetadataResponse;
 import dev.distillery.inference.ServerReadyRequest;
 import dev.distillery.serve.ModelSessions;
+import dev.distillery.serve.VersionPolicies;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
 import dev.distillery.serve.Softmax;
@@ -51,6 +52,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,10 +82,12 @@ class InferenceGrpcServiceTest {
     @BeforeEach
     void start() throws IOException {
         ModelStore store = new ModelStore(temp.resolve("models"));
-        sessions = new ModelSessions(store, new OnnxRuntime("cpu", 1));
+        // Every version served, both versions of "tiny" loaded, as the server's first check of the store does.
+        sessions = new ModelSessions(store, new OnnxRuntime("cpu", 1), VersionPolicies.parse(Optional.of("all"), Map.of()));
         TinyClassifiers.add(store, "tiny", 1);
         TinyClassifiers.add(store, "tiny", 2);
         TinyClassifiers.add(store, "other", 1);
+        sessions.refresh();
         InferenceGrpcService service = new InferenceGrpcService();
         service.protocol = new InferenceProtocol(store, sessions, new Predictor(sessions, MAX_BATCH, 1 << 24), "1.2.3-test");
         String name = InProcessServerBuilder.generateName();
@@ -414,19 +419,22 @@ class InferenceGrpcServiceTest {
         RepositoryIndexRequest all = RepositoryIndexRequest.getDefaultInstance();
         RepositoryIndexRequest ready = RepositoryIndexRequest.newBuilder().setReady(true).build();
         ModelIndex other = ModelIndex.newBuilder().setName("other").setVersion("1").setState("READY").build();
+        ModelIndex tiny1 = ModelIndex.newBuilder().setName("tiny").setVersion("1").setState("READY").build();
         ModelIndex tiny = ModelIndex.newBuilder().setName("tiny").setVersion("2").setState("READY").build();
-        assertEquals(RepositoryIndexResponse.newBuilder().addModels(other).addModels(tiny).build(),
+        assertEquals(RepositoryIndexResponse.newBuilder().addModels(other).addModels(tiny1).addModels(tiny).build(),
                 inference.repositoryIndex(all));
 
         // Triton's clients send unload_dependents with every unload.
         inference.repositoryModelUnload(RepositoryModelUnloadRequest.newBuilder().setModelName("tiny")
                 .putParameters("unload_dependents", ModelRepositoryParameter.newBuilder().setBoolParam(false).build()).build());
-        ModelIndex unloaded = tiny.toBuilder().setState("UNAVAILABLE").setReason("unloaded").build();
-        assertEquals(List.of(other, unloaded), inference.repositoryIndex(all).getModelsList());
+        String unloadedReason = "unloaded: load the model (RepositoryModelLoad) to serve it again";
+        assertEquals(List.of(other, tiny1.toBuilder().setState("UNAVAILABLE").setReason(unloadedReason).build(),
+                tiny.toBuilder().setState("UNAVAILABLE").setReason(unloadedReason).build()),
+                inference.repositoryIndex(all).getModelsList());
         assertEquals(List.of(other), inference.repositoryIndex(ready).getModelsList());
 
         inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("tiny").build());
-        assertEquals(List.of(other, tiny), inference.repositoryIndex(ready).getModelsList());
+        assertEquals(List.of(other, tiny1, tiny), inference.repositoryIndex(ready).getModelsList());
         assertEquals("2", inference.modelInfer(request("tiny", "").addInputs(fp32Contents(FIRST)).build()).getModelVersion());
 
         assertStatus(Status.Code.NOT_FOUND, "ghost", () -> inference.repositoryModelLoad(

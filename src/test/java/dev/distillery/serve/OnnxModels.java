@@ -73,6 +73,16 @@ public final class OnnxModels {
                 .addAllInts(Arrays.stream(values).boxed().toList()).build();
     }
 
+    /** Replaces the classifier's bias: versions with the same weights and different biases answer apart. */
+    public OnnxModels bias(float... values) {
+        for (int i = 0; i < graph.getInitializerCount(); i++) {
+            if (graph.getInitializer(i).getName().equals("B")) {
+                graph.setInitializer(i, floats("B", new long[] {values.length}, values));
+            }
+        }
+        return this;
+    }
+
     /** Replaces the graph's inputs. */
     public OnnxModels inputs(ValueInfoProto... inputs) {
         graph.clearInput().addAllInput(List.of(inputs));

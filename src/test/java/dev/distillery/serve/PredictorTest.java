@@ -46,6 +46,8 @@ class PredictorTest {
     @TempDir
     Path temp;
 
+    private ModelStore store;
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ExecutorService callers = Executors.newCachedThreadPool();
     private ModelSessions sessions;
@@ -53,7 +55,7 @@ class PredictorTest {
 
     @BeforeEach
     void start() {
-        ModelStore store = new ModelStore(temp);
+        store = new ModelStore(temp);
         ModelInfo card = ModelInfo.newBuilder().addLabels("a").addLabels("b").addLabels("c")
                 .addInputShape(1).addInputShape(2).addInputShape(2)
                 .setPreprocessing(Preprocessing.newBuilder().setColor("gray").addMean(0).addStd(1)).build();
@@ -205,6 +207,7 @@ class PredictorTest {
                 && line.endsWith(" 1.0")), scrape);
         assertFalse(scrape.contains("nonexistent"), "no series for a model that does not exist");
 
+        store.delete(ref("plain"));
         sessions.forget("plain", List.of(1L));
         assertFalse(registry.scrape().contains("model=\"plain\""), "a closed version's series are gone");
         assertTrue(registry.scrape().contains("model=\"batched\""));
