@@ -200,7 +200,8 @@ class InferenceTest(unittest.TestCase):
         # Triton's client sends unload_dependents with every unload.
         self.stub.RepositoryModelUnload(pb.RepositoryModelUnloadRequest(
             model_name=MODEL, parameters={"unload_dependents": pb.ModelRepositoryParameter(bool_param=False)}))
-        self.assertEqual(state()[MODEL], (NEWEST, "UNAVAILABLE", "unloaded"))
+        self.assertEqual(state()[MODEL], (NEWEST, "UNAVAILABLE",
+                                          "unloaded: load the model (RepositoryModelLoad) to serve it again"))
         ready = [m.name for m in self.stub.RepositoryIndex(pb.RepositoryIndexRequest(ready=True)).models]
         self.assertNotIn(MODEL, ready)
         self.assertFalse(self.stub.ModelReady(pb.ModelReadyRequest(name=MODEL)).ready)

@@ -166,10 +166,22 @@ public final class ModelSessions implements AutoCloseable {
         });
     }
 
-    /** True when a request for {@code ref} is served now, without a load: the version it names is READY. */
+    /**
+     * True when a request for {@code ref} would be served: the version it names is READY, or its policy
+     * serves it and it loads now, as the request would load it (a version added since the last check of
+     * the store, say). False for an unloaded model, a version outside the policy, or one that fails to load.
+     */
     public boolean ready(ModelRef ref) {
         Versions model = models.get(ref.getName());
-        return model != null && model.served.find(ref.getVersion()) != null;
+        if (model != null && model.served.find(ref.getVersion()) != null) {
+            return true;
+        }
+        try {
+            get(ref);
+            return true;
+        } catch (DistilleryException e) {
+            return false;
+        }
     }
 
     /**

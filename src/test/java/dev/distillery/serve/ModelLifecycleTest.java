@@ -120,7 +120,8 @@ class ModelLifecycleTest {
         sessions("latest:2");
         assertEquals(List.of("1 UNAVAILABLE", "2 UNAVAILABLE", "3 UNAVAILABLE", "4 UNAVAILABLE"), states("m"));
         assertTrue(state("m", 4).reason().startsWith("not loaded yet"), state("m", 4).reason());
-        assertFalse(sessions.ready(ref("m", 0)));
+        assertFalse(sessions.ready(ref("m", 1)), "outside the policy");
+        assertTrue(sessions.ready(ref("m", 0)), "a served version not loaded yet loads, as a request would load it");
 
         assertEquals(40f, bias(sessions.get(ref("m", 0))), 1e-4f);
         assertEquals(30f, bias(sessions.get(ref("m", 3))), 1e-4f);
