@@ -1,5 +1,6 @@
 package dev.distillery.config;
 
+import dev.distillery.api.CallPlacement;
 import dev.distillery.data.DatasetConfig;
 import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
@@ -13,6 +14,8 @@ import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import java.util.concurrent.TimeUnit;
 import dev.distillery.serve.ServingMetrics;
 import dev.distillery.serve.ServingOptions;
 import dev.distillery.serve.StoreWatcher;
@@ -101,6 +104,14 @@ public class Beans {
 
     void close(@Disposes StoreWatcher watcher) throws InterruptedException {
         watcher.close();
+    }
+
+    /** Quarkus' worker pool takes the calls that do not run on the event loop. */
+    @Produces
+    @Singleton
+    CallPlacement callPlacement(DistilleryConfig config) {
+        return new CallPlacement(TimeUnit.MICROSECONDS.toNanos(config.serving().inlineLimitMicroseconds()),
+                Infrastructure.getDefaultWorkerPool());
     }
 
     @Produces

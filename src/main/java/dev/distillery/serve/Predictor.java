@@ -44,7 +44,7 @@ public final class Predictor {
         int k = Math.min(topK == 0 ? 3 : topK, model.classes());
         List<List<ClassScore>> out = new ArrayList<>(scores.rows());
         for (int i = 0; i < scores.rows(); i++) {
-            out.add(topK(Softmax.of(scores.logits(), i * model.classes(), model.classes()), k, model));
+            out.add(topK(Softmax.of(scores.logits(), i * model.classes(), model.classes()), k, model.info().getLabelsList()));
         }
         return new Result(model, out);
     }
@@ -128,8 +128,8 @@ public final class Predictor {
         }
     }
 
-    /** The {@code k} largest of {@code probabilities}, largest first, with the model's labels. */
-    public static List<ClassScore> topK(float[] probabilities, int k, LoadedModel model) {
+    /** The {@code k} largest of {@code probabilities}, largest first, with their {@code labels}. */
+    public static List<ClassScore> topK(float[] probabilities, int k, List<String> labels) {
         Integer[] order = new Integer[probabilities.length];
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
@@ -138,7 +138,7 @@ public final class Predictor {
         List<ClassScore> top = new ArrayList<>(k);
         for (int i = 0; i < k; i++) {
             int c = order[i];
-            top.add(new ClassScore(c, model.info().getLabels(c), probabilities[c]));
+            top.add(new ClassScore(c, labels.get(c), probabilities[c]));
         }
         return top;
     }
