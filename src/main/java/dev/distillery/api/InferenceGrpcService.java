@@ -71,7 +71,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> observer) {
         boolean tensorsOnly = request.getInputsList().stream().noneMatch(input -> "BYTES".equals(input.getDatatype()));
-        placement.run(request.getModelName() + ":" + request.getModelVersion(), tensorsOnly,
+        placement.run(request.getModelName(), request.getModelVersion(), tensorsOnly,
                 () -> GrpcErrors.respond(observer, () -> protocol.infer(request)));
     }
 

@@ -52,7 +52,7 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
     @Override
     public void predict(PredictRequest request, StreamObserver<PredictResponse> observer) {
         boolean tensorsOnly = request.getInputsList().stream().allMatch(Input::hasTensor);
-        placement.run(request.getModel().getName() + ":" + request.getModel().getVersion(), tensorsOnly,
+        placement.run(request.getModel().getName(), Long.toString(request.getModel().getVersion()), tensorsOnly,
                 () -> GrpcErrors.respond(observer, () -> answer(request)));
     }
 

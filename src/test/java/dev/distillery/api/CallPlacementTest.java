@@ -23,24 +23,31 @@ class CallPlacementTest {
             throw new IllegalStateException(e);
         }
     };
-    private final CallPlacement placement = new CallPlacement(LIMIT, workers);
+    private final CallPlacement placement = new CallPlacement(LIMIT, workers, model -> !model.equals("waits"));
 
     /** The name of the thread {@code call} ran on, once it has run. */
     private static String ranOn(CallPlacement placement, String model, boolean inlineAllowed) {
         CompletableFuture<String> thread = new CompletableFuture<>();
-        placement.run(model, inlineAllowed, () -> thread.complete(Thread.currentThread().getName()));
+        placement.run(model, "0", inlineAllowed, () -> thread.complete(Thread.currentThread().getName()));
         return thread.join();
     }
 
     @Test
     void aModelRunsOnAWorkerUntilItsCallsHaveProvenCheap() {
         String here = Thread.currentThread().getName();
-        assertEquals("worker", ranOn(placement, "student:0", true), "never measured: a worker");
+        assertEquals("worker", ranOn(placement, "student", true), "never measured: a worker");
         // That call did nothing: its mean is far under the limit, so the next ones run here.
-        assertEquals(here, ranOn(placement, "student:0", true));
-        assertEquals(here, ranOn(placement, "student:0", true));
-        assertEquals("worker", ranOn(placement, "student:0", false), "encoded images always go to a worker");
-        assertEquals("worker", ranOn(placement, "teacher:0", true), "each model is followed on its own");
+        assertEquals(here, ranOn(placement, "student", true));
+        assertEquals(here, ranOn(placement, "student", true));
+        assertEquals("worker", ranOn(placement, "student", false), "encoded images always go to a worker");
+        assertEquals("worker", ranOn(placement, "teacher", true), "each model is followed on its own");
+    }
+
+    @Test
+    void aModelWhoseBatcherWaitsForBatchesNeverRunsInline() {
+        for (int i = 0; i < 5; i++) {
+            assertEquals("worker", ranOn(placement, "waits", true));
+        }
     }
 
     @Test
@@ -61,9 +68,9 @@ class CallPlacementTest {
 
     @Test
     void aLimitOfZeroSendsEveryCallToAWorker() {
-        CallPlacement never = new CallPlacement(0, workers);
+        CallPlacement never = new CallPlacement(0, workers, model -> true);
         for (int i = 0; i < 5; i++) {
-            assertEquals("worker", ranOn(never, "student:0", true));
+            assertEquals("worker", ranOn(never, "student", true));
         }
     }
 

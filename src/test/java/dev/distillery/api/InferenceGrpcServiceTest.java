@@ -94,7 +94,7 @@ class InferenceGrpcServiceTest {
         TinyClassifiers.add(store, "other", 1);
         sessions.refresh();
         InferenceGrpcService service = new InferenceGrpcService();
-        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers);
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.protocol = new InferenceProtocol(store, sessions, new Predictor(sessions, MAX_BATCH, 1 << 24), "1.2.3-test");
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
@@ -473,7 +473,7 @@ class InferenceGrpcServiceTest {
         StatusMessages messages = new StatusMessages();
         String name = InProcessServerBuilder.generateName();
         InferenceGrpcService service = new InferenceGrpcService();
-        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers);
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.protocol = new InferenceProtocol(new ModelStore(temp.resolve("other-store")), sessions,
                 new Predictor(sessions, MAX_BATCH, 1 << 24), "test");
         Server intercepted = InProcessServerBuilder.forName(name)

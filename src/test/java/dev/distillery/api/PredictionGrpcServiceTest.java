@@ -73,7 +73,7 @@ class PredictionGrpcServiceTest {
         PredictionGrpcService service = new PredictionGrpcService();
         service.predictor = new Predictor(sessions, 16, 1 << 24);
         service.registry = registry;
-        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers);
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.metrics();
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
