@@ -437,13 +437,15 @@ def serving(work, prefix):
     raw = load_run["raw"]
     lines = ["# Serving: Distillery against a bare grpc-java server", "",
              machine_line(machine), "",
-             "Closed loop, one tensor (%s) per call on one loopback channel, %s s warm-up then %s s measured per "
-             "level and target, targets back to back at each level. Model %s (the reference student). floor: a bare "
+             "Closed loop, one tensor (%s) per call on one loopback channel. Every target first called for %s s at "
+             "concurrency 8 (JIT warm-up); then %s s warm-up and %s s measured per level and target, targets back to "
+             "back at each level. Model %s (the reference student). floor: a bare "
              "grpc-java server running the same ONNX Runtime call on its transport thread. Raw in-process ONNX "
              "Runtime call, concurrency 1: p50 %.4f ms, p99 %.4f ms, %.0f calls/s. Server CPU per call: the serving "
              "process's user and system time over the measured interval divided by its calls (10 ms ticks; the "
              "client's own cost is not in it)." % (
-                 "x".join(str(d) for d in load_run["input_shape"]), load_run["warmup_seconds"], load_run["seconds"],
+                 "x".join(str(d) for d in load_run["input_shape"]), load_run["server_warmup_seconds"],
+                 load_run["warmup_seconds"], load_run["seconds"],
                  load_run["model"], raw["p50_ms"], raw["p99_ms"], raw["calls_per_second"]), "",
              "| concurrency | target | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU µs/call | errors |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]

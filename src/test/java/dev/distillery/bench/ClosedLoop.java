@@ -39,6 +39,18 @@ final class ClosedLoop<Q, R> {
         this.request = request;
     }
 
+    /** Calls for {@code seconds} at {@code concurrency} and records nothing: lets the JIT compile the paths first. */
+    void warm(int concurrency, double seconds) throws InterruptedException {
+        long until = System.nanoTime() + (long) (seconds * 1e9);
+        CountDownLatch drained = new CountDownLatch(concurrency);
+        for (int i = 0; i < concurrency; i++) {
+            call(new Latencies(), new AtomicLong(), new AtomicReference<>(), until, until, drained);
+        }
+        if (!drained.await((long) seconds + 60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("calls still in flight 60 s after the warm-up ended");
+        }
+    }
+
     /**
      * @param server the serving process, whose CPU time over the measured interval is divided among its calls
      *     (a figure the machine's load barely moves, unlike latency)
