@@ -40,18 +40,29 @@ bench_need_client() {
 # folder under WORK, and stops it when the calling script exits. CONFIG, if given, is a properties file
 # of extra server configuration (e.g. a dataset), read through Quarkus' QUARKUS_CONFIG_LOCATIONS.
 bench_start_server() {
+  rm -rf "$1/store" "$1/jobs"
+  bench_launch_server "$@"
+}
+
+# Stops the server and starts a new one on the same store and job folder: a process that has served
+# and never trained.
+bench_restart_server() {
+  kill "$BENCH_SERVER" 2>/dev/null; wait "$BENCH_SERVER" 2>/dev/null || true
+  bench_launch_server "$@"
+}
+
+bench_launch_server() {
   local work=$1 config=${2:-}
   local log=$work/server.log
   if curl -fs "http://localhost:$BENCH_PORT/q/health/live" >/dev/null 2>&1; then
     echo "Something already serves port $BENCH_PORT: stop it, or pick another port with BENCH_PORT=..." >&2
     exit 1
   fi
-  rm -rf "$work/store" "$work/jobs"
   echo "== server on port $BENCH_PORT (builds first when needed; log: $log)"
   local extra=()
   [ -n "$config" ] && extra=("QUARKUS_CONFIG_LOCATIONS=$(realpath "$config")")
   env DISTILLERY_PORT="$BENCH_PORT" DISTILLERY_STORE="$work/store" DISTILLERY_JOBS="$work/jobs" "${extra[@]}" \
-    ./distillery serve >"$log" 2>&1 &
+    ./distillery serve >>"$log" 2>&1 &
   BENCH_SERVER=$!
   # Stop the server on the way out with the script's own exit status (the SIGTERMed server's 143 is not it).
   trap 'status=$?; kill $BENCH_SERVER 2>/dev/null; wait $BENCH_SERVER 2>/dev/null || true; exit $status' EXIT

@@ -6,6 +6,7 @@
   summarize.py quality     WORK PREFIX   bench/quality: student alone vs distilled over seeds
   summarize.py own-teacher WORK PREFIX   bench/own-teacher: a PyTorch teacher, uploaded, distilled from
   summarize.py speed       WORK PREFIX   bench/speed: distillation stage vs the seed's loop; images/s
+  summarize.py serving     WORK PREFIX   bench/serving: latency and calls/s against the bare grpc-java floor
 
 Inputs: machine.txt (bench/lib.sh), job and evaluation records of bench/distillery_client.py (protobuf's
 JSON mapping: int64 fields arrive as strings, zero values are left out), results of bench/pytorch_peer.py.
@@ -404,7 +405,70 @@ def speed(work, prefix):
     write(prefix, merged, lines)
 
 
-COMMANDS = {"reference": reference, "quality": quality, "own-teacher": own_teacher, "speed": speed}
+# --- serving --------------------------------------------------------------------------------------------
+
+# Issue 6's targets, against the floor in the same run: p50 and p99 at concurrency 1, calls/s at 64.
+P50_TARGET, P99_TARGET, THROUGHPUT_FLOOR_TARGET = 1.3, 2.0, 0.8
+
+
+def serving(work, prefix):
+    """bench/serving: machine.txt, load.json (ServingLoad) and memory.txt (VmRSS and VmHWM of the server)."""
+    machine = read_machine(work)
+    load_run = load(work, "load.json")
+    with open(os.path.join(work, "memory.txt")) as f:
+        memory = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in f if ":" in line}
+    targets = {t["name"]: {level["concurrency"]: level for level in t["levels"]} for t in load_run["targets"]}
+    floor = targets["floor"]
+    levels = sorted(floor)
+    checks = {}
+    for name in ("predict", "infer", "predict-unbatched", "infer-unbatched"):
+        one, most = targets[name][levels[0]], targets[name][levels[-1]]
+        checks[name] = {
+            "p50_over_floor_at_%d" % levels[0]: round(one["p50_ms"] / floor[levels[0]]["p50_ms"], 2),
+            "p99_over_floor_at_%d" % levels[0]: round(one["p99_ms"] / floor[levels[0]]["p99_ms"], 2),
+            "calls_per_second_over_floor_at_%d" % levels[-1]: round(
+                most["calls_per_second"] / floor[levels[-1]]["calls_per_second"], 2)}
+    merged = {"machine": machine, "load": load_run, "server_memory_mib": {k: round(v, 1) for k, v in memory.items()},
+              "against_floor": checks}
+
+    def met(ok):
+        return "met" if ok else "**not met**"
+
+    raw = load_run["raw"]
+    lines = ["# Serving: Distillery against a bare grpc-java server", "",
+             machine_line(machine), "",
+             "Closed loop, one tensor (%s) per call on one loopback channel. Every target first called for %s s at "
+             "concurrency 8 (JIT warm-up); then %s s warm-up and %s s measured per level and target, targets back to "
+             "back at each level. Model %s (the reference student). floor: a bare "
+             "grpc-java server running the same ONNX Runtime call on its transport thread. Raw in-process ONNX "
+             "Runtime call, concurrency 1: p50 %.4f ms, p99 %.4f ms, %.0f calls/s. Server CPU per call: the serving "
+             "process's user and system time over the measured interval divided by its calls (10 ms ticks; the "
+             "client's own cost is not in it)." % (
+                 "x".join(str(d) for d in load_run["input_shape"]), load_run["server_warmup_seconds"],
+                 load_run["warmup_seconds"], load_run["seconds"],
+                 load_run["model"], raw["p50_ms"], raw["p99_ms"], raw["calls_per_second"]), "",
+             "| concurrency | target | calls/s | p50 ms | p90 ms | p99 ms | p99.9 ms | server CPU µs/call | errors |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for level in levels:
+        for name, by_level in targets.items():
+            f = by_level[level]
+            lines.append("| %d | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.0f | %d |" % (
+                level, name, f["calls_per_second"], f["p50_ms"], f["p90_ms"], f["p99_ms"], f["p999_ms"],
+                f["server_cpu_us_per_call"], f["errors"]))
+    lines += ["", "Against the floor (targets: p50 at most %.1fx and p99 at most %.1fx at concurrency %d; calls/s at "
+              "least %.1fx at %d):" % (P50_TARGET, P99_TARGET, levels[0], THROUGHPUT_FLOOR_TARGET, levels[-1]), "",
+              "| target | p50 / floor at %d | p99 / floor at %d | calls/s / floor at %d |" % (
+                  levels[0], levels[0], levels[-1]), "|---|---:|---:|---:|"]
+    for name, c in checks.items():
+        p50, p99, tput = c.values()
+        lines.append("| %s | %.2f (%s) | %.2f (%s) | %.2f (%s) |" % (
+            name, p50, met(p50 <= P50_TARGET), p99, met(p99 <= P99_TARGET), tput, met(tput >= THROUGHPUT_FLOOR_TARGET)))
+    lines += ["", "Server resident memory after the load, the teacher and both students loaded: %.0f MiB (peak %.0f "
+              "MiB); target under 1,024 MiB: %s." % (memory["VmRSS"], memory["VmHWM"], met(memory["VmHWM"] < 1024)), ""]
+    write(prefix, merged, lines)
+
+
+COMMANDS = {"reference": reference, "quality": quality, "own-teacher": own_teacher, "speed": speed, "serving": serving}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in COMMANDS:

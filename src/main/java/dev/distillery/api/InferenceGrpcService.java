@@ -25,13 +25,18 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 
-/** The Open Inference Protocol's gRPC service, {@code inference.GRPCInferenceService}, over {@link InferenceProtocol}. */
+/**
+ * The Open Inference Protocol's gRPC service, {@code inference.GRPCInferenceService}, over {@link InferenceProtocol}.
+ * ModelInfer runs where {@link CallPlacement} puts it; the other calls, which may load a model, on worker threads.
+ */
 @GrpcService
-@Blocking
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
     @Inject
     InferenceProtocol protocol;
+
+    @Inject
+    CallPlacement placement;
 
     @Override
     public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> observer) {
@@ -39,37 +44,45 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     }
 
     @Override
+    @Blocking
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> observer) {
         GrpcErrors.respond(observer, () -> ServerReadyResponse.newBuilder().setReady(protocol.ready()).build());
     }
 
     @Override
+    @Blocking
     public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> observer) {
         GrpcErrors.respond(observer, () -> ModelReadyResponse.newBuilder()
                 .setReady(protocol.modelReady(request.getName(), request.getVersion())).build());
     }
 
     @Override
+    @Blocking
     public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> observer) {
         GrpcErrors.respond(observer, protocol::serverMetadata);
     }
 
     @Override
+    @Blocking
     public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> observer) {
         GrpcErrors.respond(observer, () -> protocol.modelMetadata(request.getName(), request.getVersion()));
     }
 
     @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> observer) {
-        GrpcErrors.respond(observer, () -> protocol.infer(request));
+        boolean tensorsOnly = request.getInputsList().stream().noneMatch(input -> "BYTES".equals(input.getDatatype()));
+        placement.run(request.getModelName(), request.getModelVersion(), tensorsOnly,
+                () -> GrpcErrors.respond(observer, () -> protocol.infer(request)));
     }
 
     @Override
+    @Blocking
     public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> observer) {
         GrpcErrors.respond(observer, () -> protocol.index(request.getRepositoryName(), request.getReady()));
     }
 
     @Override
+    @Blocking
     public void repositoryModelLoad(RepositoryModelLoadRequest request,
             StreamObserver<RepositoryModelLoadResponse> observer) {
         GrpcErrors.respond(observer, () -> {
@@ -79,6 +92,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     }
 
     @Override
+    @Blocking
     public void repositoryModelUnload(RepositoryModelUnloadRequest request,
             StreamObserver<RepositoryModelUnloadResponse> observer) {
         GrpcErrors.respond(observer, () -> {

@@ -22,8 +22,11 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Objects;
 
+/**
+ * Prediction over gRPC. Predict runs where {@link CallPlacement} puts it (the event loop for a model that has
+ * proven cheap, else a worker thread); PredictStream on worker threads, one request at a time per stream.
+ */
 @GrpcService
-@Blocking
 public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
 
     @Inject
@@ -31,6 +34,9 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
 
     @Inject
     MeterRegistry registry;
+
+    @Inject
+    CallPlacement placement;
 
     private Timer latency;
 
@@ -45,7 +51,9 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
 
     @Override
     public void predict(PredictRequest request, StreamObserver<PredictResponse> observer) {
-        GrpcErrors.respond(observer, () -> answer(request));
+        boolean tensorsOnly = request.getInputsList().stream().allMatch(Input::hasTensor);
+        placement.run(request.getModel().getName(), Long.toString(request.getModel().getVersion()), tensorsOnly,
+                () -> GrpcErrors.respond(observer, () -> answer(request)));
     }
 
     /**
@@ -54,6 +62,7 @@ public class PredictionGrpcService extends PredictionGrpc.PredictionImplBase {
      * control), so a stream holds one request in the server at a time.
      */
     @Override
+    @Blocking
     public StreamObserver<PredictRequest> predictStream(StreamObserver<PredictResponse> responses) {
         // Once the client cancels, the answer in flight is dropped rather than thrown at from onNext.
         ((ServerCallStreamObserver<PredictResponse>) responses).setOnCancelHandler(() -> { });

@@ -1,5 +1,6 @@
 package dev.distillery.config;
 
+import dev.distillery.api.CallPlacement;
 import dev.distillery.data.DatasetConfig;
 import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
@@ -13,6 +14,8 @@ import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import java.util.concurrent.TimeUnit;
 import dev.distillery.serve.ServingMetrics;
 import dev.distillery.serve.ServingOptions;
 import dev.distillery.serve.StoreWatcher;
@@ -53,15 +56,18 @@ public class Beans {
 
     @Produces
     @Singleton
-    ModelSessions sessions(ModelStore store, OnnxRuntime runtime, DistilleryConfig config, MeterRegistry registry) {
+    ModelSessions sessions(ModelStore store, OnnxRuntime runtime, DistilleryConfig config, ServingOptions serving) {
         Map<String, String> versions = new TreeMap<>();
         config.serving().models().forEach((name, model) -> model.versions().ifPresent(v -> versions.put(name, v)));
         return new ModelSessions(store, runtime, VersionPolicies.parse(config.serving().defaults().versions(), versions),
-                serving(config.serving(), registry));
+                serving);
     }
 
     /** Batching per model (each model's own settings over the defaults, checked now) and the metrics registry. */
-    private static ServingOptions serving(DistilleryConfig.Serving config, MeterRegistry registry) {
+    @Produces
+    @Singleton
+    ServingOptions serving(DistilleryConfig distillery, MeterRegistry registry) {
+        DistilleryConfig.Serving config = distillery.serving();
         DistilleryConfig.BatchingDefaults defaults = config.defaults().batching();
         Batching batching = checked("distillery.serving.defaults.", () -> new Batching(defaults.enabled(),
                 defaults.preferredBatchSizes().orElse(List.of()), defaults.maxBatchSize(),
@@ -101,6 +107,17 @@ public class Beans {
 
     void close(@Disposes StoreWatcher watcher) throws InterruptedException {
         watcher.close();
+    }
+
+    /**
+     * Quarkus' worker pool takes the calls that do not run on the event loop; a model whose batcher waits for
+     * batches never runs there.
+     */
+    @Produces
+    @Singleton
+    CallPlacement callPlacement(DistilleryConfig config, ServingOptions serving) {
+        return new CallPlacement(TimeUnit.MICROSECONDS.toNanos(config.serving().inlineLimitMicroseconds()),
+                Infrastructure.getDefaultWorkerPool(), model -> !serving.batching(model).waits());
     }
 
     @Produces

@@ -73,6 +73,13 @@ public interface DistilleryConfig {
         @WithDefault("256")
         int maxBatch();
 
+        /**
+         * Predict and ModelInfer calls of tensors to a model whose mean call time is under this run on the gRPC
+         * event loop, without a hand-over to a worker thread; 0 sends every call to a worker (api.CallPlacement).
+         */
+        @WithDefault("250")
+        long inlineLimitMicroseconds();
+
         /** Most pixels (width x height) of one image in a request, read from its header before decoding. */
         @WithDefault("16777216")
         long maxImagePixels();

@@ -51,6 +51,11 @@ public record Batching(boolean enabled, List<Integer> preferredBatchSizes, int m
         return preferredBatchSizes.isEmpty() ? maxBatchSize : preferredBatchSizes.get(preferredBatchSizes.size() - 1);
     }
 
+    /** True when a request may be held in the queue for others to join it (a queue delay). */
+    public boolean waits() {
+        return enabled && maxQueueDelayMicroseconds > 0;
+    }
+
     boolean preferred(int rows) {
         return preferredBatchSizes.isEmpty() ? rows == maxBatchSize : preferredBatchSizes.contains(rows);
     }

@@ -33,6 +33,7 @@ public final class LoadedModel implements AutoCloseable {
     private final OnnxRuntime runtime;
     private final OrtSession session;
     private final ModelInfo info;
+    private final ModelRef ref;
     private final String inputName;
     private final int channels;
     private final int height;
@@ -50,6 +51,7 @@ public final class LoadedModel implements AutoCloseable {
         this.runtime = runtime;
         this.session = session;
         this.info = info;
+        this.ref = ModelRef.newBuilder().setName(info.getName()).setVersion(info.getVersion()).build();
         NodeInfo input = session.getInputInfo().values().iterator().next();
         this.inputName = input.getName();
         this.oneImagePerRun = input.getInfo() instanceof TensorInfo tensor && tensor.getShape().length > 0
@@ -63,7 +65,7 @@ public final class LoadedModel implements AutoCloseable {
         this.metrics = servingMetrics.acquire(info.getName(), info.getVersion());
         Batching batching = serving.batching(info.getName());
         this.batcher = batching.enabled() && !oneImagePerRun
-                ? new DynamicBatcher(ref(), batching, imageSize(), classes, this::measured, metrics, this::gone)
+                ? new DynamicBatcher(ref, batching, imageSize(), classes, this::measured, metrics, this::gone)
                 : null;
     }
 
@@ -93,7 +95,7 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     public ModelRef ref() {
-        return ModelRef.newBuilder().setName(info.getName()).setVersion(info.getVersion()).build();
+        return ref;
     }
 
     public int channels() {

@@ -44,7 +44,7 @@ public final class Predictor {
         int k = Math.min(topK == 0 ? 3 : topK, model.classes());
         List<List<ClassScore>> out = new ArrayList<>(scores.rows());
         for (int i = 0; i < scores.rows(); i++) {
-            out.add(topK(Softmax.of(scores.logits(), i * model.classes(), model.classes()), k, model));
+            out.add(topK(Softmax.of(scores.logits(), i * model.classes(), model.classes()), k, model.info().getLabelsList()));
         }
         return new Result(model, out);
     }
@@ -128,17 +128,23 @@ public final class Predictor {
         }
     }
 
-    /** The {@code k} largest of {@code probabilities}, largest first, with the model's labels. */
-    public static List<ClassScore> topK(float[] probabilities, int k, LoadedModel model) {
-        Integer[] order = new Integer[probabilities.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Float.compare(probabilities[b], probabilities[a]));
+    /**
+     * The {@code k} largest of {@code probabilities}, largest first (the lower index first among equals), with
+     * their {@code labels}: k passes over the classes, which for the few classes and small k of a classifier's
+     * answer is cheaper than sorting.
+     */
+    public static List<ClassScore> topK(float[] probabilities, int k, List<String> labels) {
         List<ClassScore> top = new ArrayList<>(k);
+        boolean[] taken = new boolean[probabilities.length];
         for (int i = 0; i < k; i++) {
-            int c = order[i];
-            top.add(new ClassScore(c, model.info().getLabels(c), probabilities[c]));
+            int best = -1;
+            for (int c = 0; c < probabilities.length; c++) {
+                if (!taken[c] && (best < 0 || probabilities[c] > probabilities[best])) {
+                    best = c;
+                }
+            }
+            taken[best] = true;
+            top.add(new ClassScore(best, labels.get(best), probabilities[best]));
         }
         return top;
     }

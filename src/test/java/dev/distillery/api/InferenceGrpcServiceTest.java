@@ -54,6 +54,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,6 +77,8 @@ class InferenceGrpcServiceTest {
     @TempDir
     Path temp;
 
+    private final ExecutorService workers = Executors.newCachedThreadPool();
+
     private ModelSessions sessions;
     private Server server;
     private ManagedChannel channel;
@@ -89,6 +94,7 @@ class InferenceGrpcServiceTest {
         TinyClassifiers.add(store, "other", 1);
         sessions.refresh();
         InferenceGrpcService service = new InferenceGrpcService();
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.protocol = new InferenceProtocol(store, sessions, new Predictor(sessions, MAX_BATCH, 1 << 24), "1.2.3-test");
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
@@ -98,6 +104,7 @@ class InferenceGrpcServiceTest {
 
     @AfterEach
     void stop() {
+        workers.shutdownNow();
         channel.shutdownNow();
         server.shutdownNow();
         sessions.close();
@@ -466,6 +473,7 @@ class InferenceGrpcServiceTest {
         StatusMessages messages = new StatusMessages();
         String name = InProcessServerBuilder.generateName();
         InferenceGrpcService service = new InferenceGrpcService();
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.protocol = new InferenceProtocol(new ModelStore(temp.resolve("other-store")), sessions,
                 new Predictor(sessions, MAX_BATCH, 1 << 24), "test");
         Server intercepted = InProcessServerBuilder.forName(name)

@@ -37,6 +37,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,6 +54,7 @@ class PredictionGrpcServiceTest {
     @TempDir
     Path temp;
 
+    private final ExecutorService workers = Executors.newCachedThreadPool();
     private ModelSessions sessions;
     private Server server;
     private ManagedChannel channel;
@@ -70,6 +73,7 @@ class PredictionGrpcServiceTest {
         PredictionGrpcService service = new PredictionGrpcService();
         service.predictor = new Predictor(sessions, 16, 1 << 24);
         service.registry = registry;
+        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
         service.metrics();
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
@@ -82,6 +86,7 @@ class PredictionGrpcServiceTest {
     void stop() {
         channel.shutdownNow();
         server.shutdownNow();
+        workers.shutdownNow();
         sessions.close();
     }
 

@@ -106,6 +106,15 @@ class PredictorTest {
     }
 
     @Test
+    void topKIsTheLargestFirstWithTheLowerIndexFirstAmongEquals() {
+        float[] probabilities = {0.1f, 0.3f, 0.05f, 0.3f, 0.25f};
+        List<String> labels = List.of("a", "b", "c", "d", "e");
+        assertEquals(List.of(new ClassScore(1, "b", 0.3f), new ClassScore(3, "d", 0.3f), new ClassScore(4, "e", 0.25f)),
+                Predictor.topK(probabilities, 3, labels));
+        assertEquals(List.of(1, 3, 4, 0, 2), Predictor.topK(probabilities, 5, labels).stream().map(ClassScore::index).toList());
+    }
+
+    @Test
     void requestsBatchedTogetherEachGetTheirOwnRows() throws Exception {
         Random random = new Random(11);
         int[] rowsPerRequest = {1, 2, 3, 2};

@@ -114,7 +114,7 @@ final class InferOutputs {
         for (int row = 0; row < rows; row++) {
             float[] rowValues = new float[classes];
             System.arraycopy(values, row * classes, rowValues, 0, classes);
-            for (ClassScore score : Predictor.topK(rowValues, k, model)) {
+            for (ClassScore score : Predictor.topK(rowValues, k, model.info().getLabelsList())) {
                 elements.add(String.format(Locale.ROOT, "%f:%d:%s", score.probability(), score.index(), score.label()));
             }
         }
