@@ -1,13 +1,18 @@
 package dev.distillery.api;
 
 import dev.distillery.error.DistilleryException;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
-/** Turns what the services throw into gRPC statuses; the only place that decides a status code. */
+/**
+ * Turns what the services throw into gRPC statuses; the only place that decides a status code, except for
+ * calls an interceptor turns away before any service sees them ({@link #refuse}).
+ */
 final class GrpcErrors {
 
     private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
@@ -47,5 +52,14 @@ final class GrpcErrors {
         }
         observer.onNext(response);
         observer.onCompleted();
+    }
+
+    /**
+     * Ends a call an interceptor turns away (access control: UNAUTHENTICATED, PERMISSION_DENIED) before the
+     * service sees it; returns the listener the interceptor hands back, which ignores whatever the client sends.
+     */
+    static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+        call.close(status, new Metadata());
+        return new ServerCall.Listener<>() {};
     }
 }

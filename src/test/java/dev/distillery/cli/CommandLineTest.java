@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.util.JsonFormat;
+import dev.distillery.client.ServerConnection;
 import dev.distillery.v1.Architecture;
 import dev.distillery.v1.CancelJobRequest;
 import dev.distillery.v1.ClassScore;
@@ -517,8 +518,8 @@ class CommandLineTest {
     @Test
     void theTargetDefaultsToTheLocalServerPort() {
         server.answer = request -> ListModelsResponse.getDefaultInstance();
-        CommandLine cli = Distillery.commandLine(new Distillery(target -> {
-            targetsOpened.add(target);
+        CommandLine cli = Distillery.commandLine(new Distillery(connection -> {
+            targetsOpened.add(connection.target());
             return InProcessChannelBuilder.forName(server.name).build();
         }, interrupts));
         cli.setOut(new PrintWriter(new StringWriter()));
@@ -567,8 +568,8 @@ class CommandLineTest {
         return new Run(code, out.toString(), err.toString());
     }
 
-    private ManagedChannel channel(String target) {
-        return InProcessChannelBuilder.forName(target).build();
+    private ManagedChannel channel(ServerConnection connection) {
+        return InProcessChannelBuilder.forName(connection.target()).build();
     }
 
     private record Run(int exitCode, String out, String err) {
