@@ -43,7 +43,7 @@ public class AccessControl implements ServerInterceptor, Prioritized {
 
     @Inject
     AccessControl(DistilleryConfig config) {
-        this(config.auth().enabled() ? open(config) : null);
+        this(config.auth().enabled() ? open(config.auth(), config.tls().cert().isPresent()) : null);
     }
 
     /** @param tokens the tokens to check, or null to let every call through */
@@ -51,8 +51,12 @@ public class AccessControl implements ServerInterceptor, Prioritized {
         this.tokens = tokens;
     }
 
-    private static TokenDirectory open(DistilleryConfig config) {
-        DistilleryConfig.Auth auth = config.auth();
+    /**
+     * The token directory access control checks calls against.
+     *
+     * @throws IllegalStateException when it holds no valid tokens: the server then stops rather than run open
+     */
+    static TokenDirectory open(DistilleryConfig.Auth auth, boolean tls) {
         TokenDirectory tokens;
         try {
             tokens = TokenDirectory.open(auth.tokens(), auth.reloadInterval());
@@ -61,7 +65,7 @@ public class AccessControl implements ServerInterceptor, Prioritized {
                     + e.getMessage() + " (DISTILLERY_TOKENS sets the directory); the server does not start without "
                     + "tokens rather than run open", e);
         }
-        if (config.tls().cert().isEmpty()) {
+        if (!tls) {
             LOG.warn("access control is on without TLS: tokens cross the network in plain text; set "
                     + "DISTILLERY_TLS_CERT and DISTILLERY_TLS_KEY unless a proxy in front terminates TLS");
         }

@@ -2,8 +2,10 @@ package dev.distillery.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distillery.config.DistilleryConfig;
 import dev.distillery.inference.GRPCInferenceServiceGrpc;
 import dev.distillery.security.TokenDirectory;
 import dev.distillery.v1.ModelsGrpc;
@@ -70,8 +72,10 @@ class AccessControlTest {
 
     @AfterEach
     void stop() throws InterruptedException {
-        channel.shutdownNow();
-        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (server != null) {
+            channel.shutdownNow();
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
         if (tokens != null) {
             tokens.close();
         }
@@ -150,6 +154,40 @@ class AccessControlTest {
         assertPasses(DELETE_MODEL, ABSENT);
         assertPasses(UNLISTED, "Basic whatever");
         assertEquals(Set.of(DELETE_MODEL, UNLISTED), reached);
+    }
+
+    @Test
+    void withoutTokensTheServerDoesNotStart() throws IOException {
+        Path missing = tokenDir.resolve("not-mounted");
+        IllegalStateException notMounted = assertThrows(IllegalStateException.class,
+                () -> AccessControl.open(auth(missing), true));
+        assertTrue(notMounted.getMessage().startsWith("access control is on (distillery.auth.enabled, DISTILLERY_AUTH) "
+                + "but the token directory " + missing + " does not exist"), notMounted.getMessage());
+        assertTrue(notMounted.getMessage().endsWith("the server does not start without tokens rather than run open"));
+
+        Files.writeString(tokenDir.resolve("admin"), "\n\n");
+        IllegalStateException empty = assertThrows(IllegalStateException.class,
+                () -> AccessControl.open(auth(tokenDir), false));
+        assertTrue(empty.getMessage().contains("holds no token"), empty.getMessage());
+    }
+
+    private static DistilleryConfig.Auth auth(Path tokens) {
+        return new DistilleryConfig.Auth() {
+            @Override
+            public boolean enabled() {
+                return true;
+            }
+
+            @Override
+            public Path tokens() {
+                return tokens;
+            }
+
+            @Override
+            public Duration reloadInterval() {
+                return Duration.ofHours(1);
+            }
+        };
     }
 
     // --- helpers
