@@ -1,13 +1,20 @@
 package dev.distillery.api;
 
 import dev.distillery.error.DistilleryException;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
-/** Turns what the services throw into gRPC statuses; the only place that decides a status code. */
+/**
+ * Turns what the services throw into gRPC statuses; the only place that decides a status code, except for
+ * calls an interceptor turns away before any service sees them ({@link #refuse}).
+ */
 final class GrpcErrors {
 
     private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
@@ -47,5 +54,27 @@ final class GrpcErrors {
         }
         observer.onNext(response);
         observer.onCompleted();
+    }
+
+    /**
+     * Ends a call an interceptor turns away (access control: UNAUTHENTICATED, PERMISSION_DENIED) before the
+     * service sees it; returns the listener the interceptor hands back, which ignores whatever the client sends.
+     *
+     * <p>On Vert.x's gRPC server (the unified server) the close waits for the current event-loop task to end:
+     * that server installs the call's listener only once the interceptors return, and closing a call notifies
+     * the listener, so closing sooner fails with a NullPointerException after the status was sent.
+     */
+    static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+        Context eventLoop = Vertx.currentContext();
+        if (eventLoop == null) {
+            call.close(status, new Metadata());
+        } else {
+            eventLoop.runOnContext(ignored -> {
+                if (!call.isCancelled()) {
+                    call.close(status, new Metadata());
+                }
+            });
+        }
+        return new ServerCall.Listener<>() {};
     }
 }

@@ -1,6 +1,7 @@
 package dev.distillery.cli;
 
 import dev.distillery.client.Channels;
+import dev.distillery.client.ServerConnection;
 import io.grpc.ManagedChannel;
 import java.util.function.Function;
 import picocli.CommandLine;
@@ -21,14 +22,14 @@ import picocli.CommandLine.HelpCommand;
                 EvalCommand.class, PredictCommand.class, HelpCommand.class})
 public final class Distillery {
 
-    private final Function<String, ManagedChannel> channels;
+    private final Function<ServerConnection, ManagedChannel> channels;
     private final Interrupts interrupts;
 
     /**
-     * @param channels opens a channel to a {@code --target}
+     * @param channels opens a channel to a {@code --target}, with the {@code --token} and {@code --tls-ca} given
      * @param interrupts tells a command following a job that the user pressed Ctrl-C
      */
-    public Distillery(Function<String, ManagedChannel> channels, Interrupts interrupts) {
+    public Distillery(Function<ServerConnection, ManagedChannel> channels, Interrupts interrupts) {
         this.channels = channels;
         this.interrupts = interrupts;
     }
@@ -43,8 +44,8 @@ public final class Distillery {
         return new CommandLine(root).setExecutionExceptionHandler(errors).setParameterExceptionHandler(errors);
     }
 
-    ManagedChannel open(String target) {
-        return channels.apply(target);
+    ManagedChannel open(ServerConnection server) {
+        return channels.apply(server);
     }
 
     Interrupts interrupts() {

@@ -4,10 +4,12 @@ import dev.distillery.error.DistilleryException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
+import javax.net.ssl.SSLException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -48,14 +50,22 @@ final class ErrorReport implements IExecutionExceptionHandler, IParameterExcepti
         return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 
-    private static String describe(Exception failure, CommandLine command) {
+    private static String describe(Exception thrown, CommandLine command) {
+        Exception failure = thrown instanceof UncheckedIOException unchecked ? unchecked.getCause() : thrown;
         if (failure instanceof StatusRuntimeException rpc) {
             Status status = rpc.getStatus();
             String line = status.getDescription() == null
                     ? status.getCode().name()
                     : status.getCode() + ": " + status.getDescription();
             if (status.getCode() == Status.Code.UNAVAILABLE) {
-                line += " (is the server running at " + target(command) + "? ./distillery serve starts one)";
+                SSLException tls = tlsFailure(rpc);
+                if (tls != null) {
+                    return status.getCode() + ": TLS with " + target(command) + " failed: " + tls.getMessage()
+                            + " (is --tls-ca the CA that signed the server's certificate, and does that certificate "
+                            + "name the host of --target?)";
+                }
+                line += " (is the server running at " + target(command) + "? ./distillery serve starts one; "
+                        + "a server with TLS needs --tls-ca)";
             }
             return line;
         }
@@ -76,6 +86,16 @@ final class ErrorReport implements IExecutionExceptionHandler, IParameterExcepti
         }
         // A defect of this program: still one line, naming the exception for a bug report.
         return "unexpected " + failure.getClass().getSimpleName() + ": " + failure.getMessage();
+    }
+
+    /** The TLS failure under a call's failure, or null when it failed otherwise. */
+    private static SSLException tlsFailure(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof SSLException tls) {
+                return tls;
+            }
+        }
+        return null;
     }
 
     private static String target(CommandLine command) {

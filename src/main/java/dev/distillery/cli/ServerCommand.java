@@ -1,14 +1,20 @@
 package dev.distillery.cli;
 
+import dev.distillery.client.ServerConnection;
 import io.grpc.ManagedChannel;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** A command that talks to the server: its {@code --target} option, and a channel open while it runs. */
+/**
+ * A command that talks to the server: its {@code --target}, {@code --token} and {@code --tls-ca} options, and a
+ * channel open while it runs.
+ */
 abstract class ServerCommand implements Callable<Integer> {
 
     @Spec
@@ -18,12 +24,23 @@ abstract class ServerCommand implements Callable<Integer> {
             description = "The server's gRPC address (default: ${DEFAULT-VALUE}; DISTILLERY_PORT sets the port).")
     String target;
 
+    @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:DISTILLERY_TOKEN}",
+            description = "Access token for a server with access control on (default: DISTILLERY_TOKEN, which "
+                    + "keeps it out of the process list).")
+    String token;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE", defaultValue = "${env:DISTILLERY_TLS_CA}",
+            description = "Connect over TLS, trusting the server's certificate when this CA (PEM) signed it "
+                    + "(default: DISTILLERY_TLS_CA); without it, plain text.")
+    Path tlsCa;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
     boolean help;
 
     @Override
     public final Integer call() throws Exception {
-        ManagedChannel channel = root().open(target);
+        ManagedChannel channel = root().open(new ServerConnection(target,
+                Optional.ofNullable(token).map(String::strip).filter(t -> !t.isEmpty()), Optional.ofNullable(tlsCa)));
         try {
             return run(channel);
         } finally {

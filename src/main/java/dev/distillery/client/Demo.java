@@ -99,7 +99,7 @@ public final class Demo {
                         + "; usage: Demo [--target host:port] [--quick] [--data DIR] [--json FILE]");
             }
         }
-        ManagedChannel channel = Channels.open(target);
+        ManagedChannel channel = Channels.open(ServerConnection.plainText(target));
         try {
             Demo demo = new Demo(channel);
             demo.run(plan, data);

@@ -23,6 +23,10 @@ public interface DistilleryConfig {
 
     Serving serving();
 
+    Auth auth();
+
+    Tls tls();
+
     interface Store {
         /** Root of the model repository. */
         Path root();
@@ -141,5 +145,29 @@ public interface DistilleryConfig {
         Optional<Long> maxQueueDelayMicroseconds();
 
         Optional<Integer> maxQueueSize();
+    }
+
+    /** Access control by bearer token (README, "Access control and TLS"). */
+    interface Auth {
+        /** Whether every call but health and reflection needs a token; when on, the server needs tokens to start. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Directory as Kubernetes mounts the token Secret: files predict, train and admin, one token a line. */
+        @WithDefault("/etc/distillery/tokens")
+        Path tokens();
+
+        /** How often the token files are read again, to pick up a Secret Kubernetes updated in place. */
+        @WithDefault("10s")
+        Duration reloadInterval();
+    }
+
+    /** TLS on the server's port; both set or neither (see {@link TlsSettings}, which turns them into Quarkus's). */
+    interface Tls {
+        /** PEM certificate chain, the server's first. */
+        Optional<Path> cert();
+
+        /** PEM private key of the certificate. */
+        Optional<Path> key();
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.util.JsonFormat;
+import dev.distillery.client.ServerConnection;
 import dev.distillery.v1.Architecture;
 import dev.distillery.v1.CancelJobRequest;
 import dev.distillery.v1.ClassScore;
@@ -52,6 +53,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -491,7 +493,8 @@ class CommandLineTest {
         assertEquals(1, run.exitCode());
         assertEquals(1, run.err().lines().count(), run.err());
         assertTrue(run.err().startsWith("error: UNAVAILABLE: "), run.err());
-        assertTrue(run.err().contains("(is the server running at nobody-listens-here? ./distillery serve starts one)"),
+        assertTrue(run.err().contains("(is the server running at nobody-listens-here? ./distillery serve starts one; "
+                + "a server with TLS needs --tls-ca)"),
                 run.err());
         assertFalse(run.err().contains("\tat "), "no stack trace");
     }
@@ -517,8 +520,8 @@ class CommandLineTest {
     @Test
     void theTargetDefaultsToTheLocalServerPort() {
         server.answer = request -> ListModelsResponse.getDefaultInstance();
-        CommandLine cli = Distillery.commandLine(new Distillery(target -> {
-            targetsOpened.add(target);
+        CommandLine cli = Distillery.commandLine(new Distillery(connection -> {
+            targetsOpened.add(connection.target());
             return InProcessChannelBuilder.forName(server.name).build();
         }, interrupts));
         cli.setOut(new PrintWriter(new StringWriter()));
@@ -526,6 +529,22 @@ class CommandLineTest {
         assertEquals(0, cli.execute("models", "list"));
         String port = System.getenv().getOrDefault("DISTILLERY_PORT", "8080");
         assertEquals(List.of("localhost:" + port), targetsOpened);
+    }
+
+    @Test
+    void theTokenAndTheTlsCaReachTheConnection() {
+        server.answer = request -> ListModelsResponse.getDefaultInstance();
+        List<ServerConnection> opened = new ArrayList<>();
+        CommandLine cli = Distillery.commandLine(new Distillery(connection -> {
+            opened.add(connection);
+            return InProcessChannelBuilder.forName(server.name).build();
+        }, interrupts));
+        cli.setOut(new PrintWriter(new StringWriter()));
+
+        assertEquals(0, cli.execute("models", "list", "--target", "h:1", "--token", " t0ken \n", "--tls-ca", "ca.pem"));
+        assertEquals(0, cli.execute("models", "list", "--target", "h:1", "--token", "  "));
+        assertEquals(new ServerConnection("h:1", Optional.of("t0ken"), Optional.of(Path.of("ca.pem"))), opened.get(0));
+        assertEquals(Optional.empty(), opened.get(1).token(), "a blank token is no token");
     }
 
     // --- helpers
@@ -567,8 +586,8 @@ class CommandLineTest {
         return new Run(code, out.toString(), err.toString());
     }
 
-    private ManagedChannel channel(String target) {
-        return InProcessChannelBuilder.forName(target).build();
+    private ManagedChannel channel(ServerConnection connection) {
+        return InProcessChannelBuilder.forName(connection.target()).build();
     }
 
     private record Run(int exitCode, String out, String err) {
