@@ -106,7 +106,7 @@ class JobManagerTest {
             }
             return Finished.newBuilder().setModel(ModelRef.newBuilder().setName("m").setVersion(1)).build();
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String id = jobs.submit(RECIPE);
             Events events = follow(jobs, id);
             assertEquals(List.of(JobEvent.EventCase.QUEUED, JobEvent.EventCase.STAGE, JobEvent.EventCase.EPOCH,
@@ -128,7 +128,7 @@ class JobManagerTest {
             }
             return Finished.getDefaultInstance();
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String bad = jobs.submit(named("bad"));
             String good = jobs.submit(RECIPE);
             Events badEvents = follow(jobs, bad);
@@ -150,7 +150,7 @@ class JobManagerTest {
             return Finished.getDefaultInstance();
         };
         List<String> submitted = new ArrayList<>();
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             for (int i = 0; i < 50; i++) {
                 submitted.add(jobs.submit(RECIPE));
             }
@@ -160,7 +160,7 @@ class JobManagerTest {
             follow(jobs, submitted.get(49)).kinds();
             assertEquals(submitted, ran, "the queue runs in submission order");
         }
-        try (JobManager restarted = new JobManager(root, (recipe, context) -> Finished.getDefaultInstance())) {
+        try (JobManager restarted = InMemoryLauncher.manager(root, (recipe, context) -> Finished.getDefaultInstance())) {
             assertEquals(newestFirst(submitted), restarted.list().stream().map(Job::getId).toList(), "records keep the order");
             String next = restarted.submit(RECIPE);
             assertEquals(51, restarted.get(next).getSequence(), "numbering goes on after a restart");
@@ -171,7 +171,7 @@ class JobManagerTest {
     @Test
     void cancellingARunningJobStopsIt() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        try (JobManager jobs = new JobManager(root, (recipe, context) -> untilStopped(context, running))) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running))) {
             String id = jobs.submit(RECIPE);
             assertTrue(running.await(10, TimeUnit.SECONDS));
             jobs.cancel(id);
@@ -184,7 +184,7 @@ class JobManagerTest {
 
     @Test
     void unknownJobsAreNotFound() throws Exception {
-        try (JobManager jobs = new JobManager(root, (r, c) -> Finished.getDefaultInstance())) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, (r, c) -> Finished.getDefaultInstance())) {
             assertEquals(DistilleryException.Kind.NOT_FOUND,
                     assertThrows(DistilleryException.class, () -> jobs.get("nope")).kind());
             assertEquals(DistilleryException.Kind.NOT_FOUND,
@@ -206,7 +206,7 @@ class JobManagerTest {
                 default -> Finished.getDefaultInstance();
             };
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String good = jobs.submit(named("good"));
             String bad = jobs.submit(named("bad"));
             String cancelled = jobs.submit(named("cancelled"));
@@ -231,7 +231,7 @@ class JobManagerTest {
     @Test
     void afterACrashUnfinishedJobsRunAgainInOrderAndEndedOnesStay() throws Exception {
         CountDownLatch crashed = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> switch (recipe.getOutputModel()) {
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> switch (recipe.getOutputModel()) {
             case "bad" -> throw DistilleryException.invalid("teacher went away");
             case "running" -> {
                 context.epoch(epoch(1));
@@ -255,7 +255,7 @@ class JobManagerTest {
 
         List<String> ran = new CopyOnWriteArrayList<>();
         List<Boolean> foundCheckpoint = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             foundCheckpoint.add(Files.exists(context.workDirectory().resolve("checkpoint")));
             if (recipe.getOutputModel().equals("running")) {
@@ -294,7 +294,7 @@ class JobManagerTest {
     @Test
     void aCleanShutdownLeavesTheRunningJobResumable() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running));
         String interrupted = first.submit(named("interrupted"));
         String waiting = first.submit(named("waiting"));
         assertTrue(running.await(10, TimeUnit.SECONDS));
@@ -305,7 +305,7 @@ class JobManagerTest {
         assertEquals(JobState.JOB_STATE_QUEUED, record(waiting).getState());
 
         List<String> ran = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             return Finished.getDefaultInstance();
         })) {
@@ -319,14 +319,14 @@ class JobManagerTest {
     @Test
     void aJobCancelledByItsUserStaysCancelledThroughAShutdown() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running));
         String id = first.submit(RECIPE);
         assertTrue(running.await(10, TimeUnit.SECONDS));
         first.cancel(id);
         first.close();
         assertEquals(JobState.JOB_STATE_CANCELLED, record(id).getState());
         List<String> ran = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             return Finished.getDefaultInstance();
         })) {
