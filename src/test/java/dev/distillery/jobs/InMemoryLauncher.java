@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
 
 /**
  * A launcher whose workers are threads of the test's JVM: each claims its job from the job manager
@@ -47,13 +48,13 @@ public final class InMemoryLauncher implements JobLauncher {
 
     /** A started job manager whose jobs run on {@code runner}, one at a time. */
     public static JobManager manager(Path root, JobRunner runner) {
-        return manager(root, runner, 1, job -> {});
+        return manager(root, runner, new JobManager.Settings(1, Duration.ofSeconds(30)), finished -> {});
     }
 
-    public static JobManager manager(Path root, JobRunner runner, int maxRunning,
-            java.util.function.Consumer<Finished> onFinished) {
+    public static JobManager manager(Path root, JobRunner runner, JobManager.Settings settings,
+            Consumer<Finished> onFinished) {
         InMemoryLauncher launcher = new InMemoryLauncher(runner);
-        launcher.jobs = new JobManager(root, launcher, new JobManager.Settings(maxRunning, Duration.ofSeconds(30)), onFinished);
+        launcher.jobs = new JobManager(root, launcher, settings, onFinished);
         return launcher.jobs.start();
     }
 

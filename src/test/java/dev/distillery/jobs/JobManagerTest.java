@@ -16,6 +16,7 @@ import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Recipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -335,5 +336,89 @@ class JobManagerTest {
             assertEquals(0, second.get(id).getResumes());
         }
         assertEquals(List.of(), ran);
+    }
+
+    @Test
+    void upToMaxRunningJobsRunAtOnceAndTheRestWaitInOrder() throws Exception {
+        CountDownLatch twoRunning = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        JobRunner runner = (recipe, context) -> {
+            twoRunning.countDown();
+            assertTrue(release.await(30, TimeUnit.SECONDS));
+            return Finished.getDefaultInstance();
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner, new JobManager.Settings(2, Duration.ofSeconds(30)),
+                finished -> {})) {
+            String first = jobs.submit(named("first"));
+            String second = jobs.submit(named("second"));
+            String third = jobs.submit(named("third"));
+            assertTrue(twoRunning.await(30, TimeUnit.SECONDS), "two jobs run at once");
+            assertEquals(JobState.JOB_STATE_RUNNING, jobs.get(first).getState());
+            assertEquals(JobState.JOB_STATE_RUNNING, jobs.get(second).getState());
+            assertEquals(JobState.JOB_STATE_QUEUED, jobs.get(third).getState(), "the third waits for a free slot");
+            release.countDown();
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, third).last());
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, first).last());
+        }
+    }
+
+    @Test
+    void aWorkerThatDiesFailsItsJobSayingHowItEndedAndTheQueueGoesOn() throws Exception {
+        JobRunner runner = (recipe, context) -> {
+            if (recipe.getOutputModel().equals("crash")) {
+                context.epoch(epoch(1));
+                throw new InMemoryLauncher.Crash(128 + 9);
+            }
+            return Finished.getDefaultInstance();
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
+            String crashed = jobs.submit(named("crash"));
+            String next = jobs.submit(named("next"));
+            assertEquals(JobEvent.EventCase.FAILED, follow(jobs, crashed).last());
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, next).last());
+            Job job = jobs.get(crashed);
+            assertTrue(job.getError().contains("ended with exit code 137 (killed by signal 9, SIGKILL) before the job ended"),
+                    job.getError());
+            assertEquals(1, job.getEpochsCount(), "what it reported before it died is kept");
+            assertFalse(Files.exists(root.resolve(crashed)), "its work folder is deleted");
+        }
+    }
+
+    @Test
+    void aWorkerThatIgnoresACancelIsTerminatedAfterTheGracePeriod() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        JobRunner deaf = (recipe, context) -> {
+            running.countDown();
+            new CountDownLatch(1).await(); // never looks at context.cancelled(); only terminate() ends it
+            throw new IllegalStateException("unreachable");
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, deaf, new JobManager.Settings(1, Duration.ofMillis(200)),
+                finished -> {})) {
+            String id = jobs.submit(RECIPE);
+            assertTrue(running.await(30, TimeUnit.SECONDS));
+            jobs.cancel(id);
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(jobs, id).last());
+            assertEquals(JobState.JOB_STATE_CANCELLED, jobs.get(id).getState());
+        }
+    }
+
+    @Test
+    void aModelThatCannotBeServedFailsItsJob() throws Exception {
+        JobRunner runner = (recipe, context) -> Finished.newBuilder().setModel(ModelRef.newBuilder().setName("m").setVersion(1)).build();
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner, new JobManager.Settings(1, Duration.ofSeconds(30)),
+                finished -> {
+                    throw DistilleryException.precondition("model m/1 is stored but cannot be served: bad file");
+                })) {
+            String id = jobs.submit(RECIPE);
+            assertEquals(JobEvent.EventCase.FAILED, follow(jobs, id).last());
+            assertEquals("model m/1 is stored but cannot be served: bad file", jobs.get(id).getError());
+        }
+    }
+
+    @Test
+    void settingsRefuseLessThanOneRunningJob() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> new JobManager.Settings(0, Duration.ofSeconds(1)));
+        assertTrue(error.getMessage().contains("distillery.jobs.max-running"), error.getMessage());
     }
 }
