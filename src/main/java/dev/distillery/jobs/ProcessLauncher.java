@@ -42,11 +42,12 @@ public final class ProcessLauncher implements JobLauncher {
         command.add(ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        String main = System.getProperty("sun.java.command", "").split(" ")[0];
-        if (main.endsWith(".jar")) {
-            command.addAll(List.of("-jar", main));
+        String classPath = System.getProperty("java.class.path");
+        String started = System.getProperty("sun.java.command", ""); // "<jar> args" or "<main class> args"
+        if (classPath.endsWith(".jar") && started.startsWith(classPath)) {
+            command.addAll(List.of("-jar", classPath));
         } else {
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
+            command.addAll(List.of("-cp", classPath, started.split(" ")[0]));
         }
         return command;
     }
@@ -60,7 +61,8 @@ public final class ProcessLauncher implements JobLauncher {
                 "-Ddistillery.roles=worker",
                 "-Ddistillery.worker.job=" + job.getId(),
                 "-Ddistillery.worker.control=" + controlAddress.get(),
-                "-Dquarkus.http.host-enabled=false"));
+                "-Dquarkus.http.host-enabled=false",
+                "-Dquarkus.banner.enabled=false"));
         if (command.stream().noneMatch(option -> option.startsWith("-Dai.djl.offline="))) {
             worker.add("-Dai.djl.offline=true");
         }
