@@ -245,15 +245,24 @@ public final class JobManager implements AutoCloseable {
             }
         }
         Finished finished = event.getFinished();
+        RuntimeException unservable = null;
         try {
             onFinished.accept(finished);
         } catch (RuntimeException e) {
             LOG.errorf(e, "job %s made %s but it cannot be served", job.jobId(), finished.getModel());
-            fail(job, message(e));
-            return true;
+            unservable = e;
         }
-        job.transition(JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
-                b -> b.setModel(finished.getModel()));
+        synchronized (job) {
+            if (job.terminal()) {
+                return true; // its worker died meanwhile, and the job was settled without it
+            }
+            if (unservable != null) {
+                fail(job, message(unservable));
+            } else {
+                job.transition(JobState.JOB_STATE_SUCCEEDED, JobEvent.newBuilder().setFinished(finished),
+                        b -> b.setModel(finished.getModel()));
+            }
+        }
         return true;
     }
 
