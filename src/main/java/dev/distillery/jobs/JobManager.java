@@ -284,6 +284,10 @@ public final class JobManager implements AutoCloseable {
             if (job.terminal() || closing) {
                 return; // cancelled while queued, or the server is stopping: the record still says queued
             }
+            if (job.cancelRequested()) { // resumed after a restart, then cancelled before its worker started
+                job.transition(JobState.JOB_STATE_CANCELLED, cancelled(), b -> {});
+                return;
+            }
             if (job.state() == JobState.JOB_STATE_QUEUED) {
                 job.transition(JobState.JOB_STATE_RUNNING, JobEvent.newBuilder().setStage(
                         Stage.newBuilder().setName("started").setMessage("job started")), b -> {});

@@ -421,4 +421,30 @@ class JobManagerTest {
                 () -> new JobManager.Settings(0, Duration.ofSeconds(1)));
         assertTrue(error.getMessage().contains("distillery.jobs.max-running"), error.getMessage());
     }
+
+    @Test
+    void aResumedJobCancelledBeforeItsWorkerStartsEndsCancelledWithoutOne() throws Exception {
+        CountDownLatch bothRunning = new CountDownLatch(2);
+        JobManager crashed = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, bothRunning),
+                new JobManager.Settings(2, Duration.ofSeconds(30)), finished -> {});
+        String first = crashed.submit(named("first"));
+        String second = crashed.submit(named("second"));
+        assertTrue(bothRunning.await(10, TimeUnit.SECONDS));
+
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        try (JobManager restarted = InMemoryLauncher.manager(root, (recipe, context) -> {
+            ran.add(context.jobId());
+            assertTrue(release.await(30, TimeUnit.SECONDS));
+            return Finished.getDefaultInstance();
+        })) {
+            assertEquals(JobState.JOB_STATE_RUNNING, restarted.get(second).getState(), "resumed, waiting for a slot");
+            restarted.cancel(second);
+            release.countDown();
+            assertEquals(JobEvent.EventCase.FINISHED, follow(restarted, first).last());
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(restarted, second).last());
+            assertEquals(List.of(first), ran, "no worker ran the cancelled job");
+        }
+        crashed.close();
+    }
 }
