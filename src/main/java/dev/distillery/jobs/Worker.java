@@ -77,6 +77,15 @@ public final class Worker {
         LOG.infof("worker of job %s: running %s (resumes: %d)", jobId, assignment.getRecipe().getOutputModel(),
                 assignment.getResumes());
         try {
+            return runAssigned(session, assignment);
+        } finally {
+            session.done = true; // the channel closes next: that is no loss
+        }
+    }
+
+    private WorkerExit runAssigned(Session session, Assignment assignment) throws InterruptedException {
+        String jobId = session.jobId;
+        try {
             Finished finished = runner.run(assignment.getRecipe(), session);
             return session.end(JobEvent.newBuilder().setFinished(finished), WorkerExit.SUCCEEDED);
         } catch (Exception | Error e) {
@@ -107,6 +116,7 @@ public final class Worker {
         private volatile Stop.Reason stop;
         private volatile boolean lost;
         private volatile boolean acknowledged;
+        private volatile boolean done;
 
         Session(String jobId) {
             this.jobId = jobId;
@@ -126,7 +136,7 @@ public final class Worker {
         public void onError(Throwable error) {
             lost = true;
             closed.countDown();
-            if (assignment.completeExceptionally(error)) {
+            if (assignment.completeExceptionally(error) || done) {
                 return;
             }
             LOG.errorf("worker of job %s lost its channel to control (%s); it stops at the next batch and exits "
