@@ -23,6 +23,7 @@ import java.util.EnumSet;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import org.jboss.logging.Logger;
@@ -69,7 +70,7 @@ public final class Worker {
         Assignment assignment;
         try {
             assignment = session.assignment.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             Status status = Status.fromThrowable(e.getCause());
             LOG.errorf("control did not give job %s to this worker: %s %s", jobId, status.getCode(), status.getDescription());
             return REFUSALS.contains(status.getCode()) ? WorkerExit.REFUSED : WorkerExit.CONTROL_LOST;
