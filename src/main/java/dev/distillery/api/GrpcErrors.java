@@ -32,6 +32,8 @@ final class GrpcErrors {
                 case FAILED_PRECONDITION -> Status.Code.FAILED_PRECONDITION;
                 case RESOURCE_EXHAUSTED -> Status.Code.RESOURCE_EXHAUSTED;
                 case ALREADY_EXISTS -> Status.Code.ALREADY_EXISTS;
+                case UNAUTHENTICATED -> Status.Code.UNAUTHENTICATED;
+                case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
             };
             return Status.fromCode(code).withDescription(known.getMessage()).asRuntimeException();
         }

@@ -6,7 +6,9 @@ import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
 import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
+import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.JobManager;
+import dev.distillery.jobs.ProcessLauncher;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.serve.Batching;
 import dev.distillery.serve.ModelRepository;
@@ -27,11 +29,13 @@ import io.quarkus.runtime.Startup;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -39,6 +43,12 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * constructed here and nowhere else, so it stays testable without Quarkus.
  */
 public class Beans {
+
+    @Produces
+    @Singleton
+    Roles roles(DistilleryConfig config) {
+        return Roles.parse(config.roles());
+    }
 
     @Produces
     @Singleton
@@ -101,8 +111,9 @@ public class Beans {
     @Produces
     @Singleton
     @Startup
-    StoreWatcher watcher(ModelSessions sessions, DistilleryConfig config) {
-        return StoreWatcher.start(sessions, config.serving().pollInterval());
+    StoreWatcher watcher(ModelSessions sessions, DistilleryConfig config, Roles roles) {
+        // A worker serves nothing: it only loads the teacher it was given.
+        return StoreWatcher.start(sessions, roles.holds(Roles.Role.WORKER) ? Duration.ZERO : config.serving().pollInterval());
     }
 
     void close(@Disposes StoreWatcher watcher) throws InterruptedException {
@@ -161,13 +172,38 @@ public class Beans {
         return new Recipes(datasets, store, catalogue);
     }
 
+    /** What the worker role runs; in the control role only a test's in-process launcher uses it. */
+    @Produces
+    @Singleton
+    DistillationRun distillationRun(DistilleryConfig config, Datasets datasets, ModelStore store, ModelSessions sessions,
+            ArchitectureCatalogue catalogue) {
+        return new DistillationRun(datasets, store, sessions, catalogue, config.training().device());
+    }
+
+    @Produces
+    @Singleton
+    JobLauncher launcher(DistilleryConfig config) {
+        return switch (config.jobs().launcher()) {
+            case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress);
+            default -> throw new IllegalArgumentException("distillery.jobs.launcher (DISTILLERY_JOB_LAUNCHER): unknown "
+                    + "launcher '" + config.jobs().launcher() + "'; this build has: process");
+        };
+    }
+
+    /** This process's gRPC port as its own workers reach it; known once the server listens. */
+    private static String controlAddress() {
+        return "localhost:" + ConfigProvider.getConfig().getValue("quarkus.http.port", Integer.class);
+    }
+
+    /** Started (records read, unfinished jobs queued again) only in the control role. */
     @Produces
     @Singleton
     @Startup
-    JobManager jobs(DistilleryConfig config, Datasets datasets, ModelStore store, ModelSessions sessions,
-            ArchitectureCatalogue catalogue) {
-        return new JobManager(config.jobs().root(),
-                new DistillationRun(datasets, store, sessions, catalogue, config.training().device()));
+    JobManager jobs(DistilleryConfig config, JobLauncher launcher, Roles roles, ModelStore store, ModelSessions sessions) {
+        JobManager jobs = new JobManager(config.jobs().root(), launcher,
+                new JobManager.Settings(config.jobs().maxRunning(), config.jobs().stopGrace()),
+                finished -> sessions.publish(store.get(finished.getModel())));
+        return roles.holds(Roles.Role.CONTROL) ? jobs.start() : jobs;
     }
 
     @Produces

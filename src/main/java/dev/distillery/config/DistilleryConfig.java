@@ -12,6 +12,13 @@ import java.util.Optional;
 @ConfigMapping(prefix = "distillery")
 public interface DistilleryConfig {
 
+    /** control, serve, or both; or worker alone (see {@link Roles}). */
+    @WithDefault("control,serve")
+    List<String> roles();
+
+    /** The worker role's settings: which job, where control is, and the job's token. */
+    Worker worker();
+
     Store store();
 
     Jobs jobs();
@@ -39,6 +46,36 @@ public interface DistilleryConfig {
     interface Jobs {
         /** Where job records are kept, one JSON file per job. */
         Path root();
+
+        /** What starts a job's worker: process (a child JVM). */
+        @WithDefault("process")
+        String launcher();
+
+        /** How many jobs run at once. */
+        @WithDefault("1")
+        int maxRunning();
+
+        /** How long a worker asked to stop (a cancel, a shutdown) has before it is terminated. */
+        @WithDefault("30s")
+        Duration stopGrace();
+    }
+
+    interface Worker {
+        /** The id of the job to run. */
+        Optional<String> job();
+
+        /** host:port of control's gRPC port. */
+        Optional<String> control();
+
+        /** The token control made for this run of the job. */
+        Optional<String> token();
+
+        /**
+         * How long a worker that lost its channel to control may take to stop before it is halted, and
+         * how long it waits for control to acknowledge the job's end.
+         */
+        @WithDefault("30s")
+        Duration grace();
     }
 
     interface Dataset {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
@@ -76,6 +77,10 @@ public final class StudentTrainer {
 
         // DJL seeds PyTorch with an int: fold the long so its high bits still count.
         Engine.getInstance().setRandomSeed(Long.hashCode(options.seed()));
+        // PyTorch's grad mode is per thread, on by default; DJL turns it off only on the thread that started
+        // the engine. A job may train on any thread (a worker's, a test's), and the optimizer updates the
+        // parameters in place, which PyTorch refuses for leaves that require grad while grad mode is on.
+        JniUtils.setGradMode(false);
         Device device = options.device().resolve();
         Model model = Model.newInstance("student", device);
         try {

@@ -13,7 +13,9 @@ public final class DistilleryException extends RuntimeException {
         NOT_FOUND,
         FAILED_PRECONDITION,
         RESOURCE_EXHAUSTED,
-        ALREADY_EXISTS
+        ALREADY_EXISTS,
+        UNAUTHENTICATED,
+        PERMISSION_DENIED
     }
 
     private final Kind kind;
@@ -42,5 +44,13 @@ public final class DistilleryException extends RuntimeException {
 
     public static DistilleryException precondition(String format, Object... args) {
         return new DistilleryException(Kind.FAILED_PRECONDITION, String.format(format, args));
+    }
+
+    public static DistilleryException unauthenticated(String format, Object... args) {
+        return new DistilleryException(Kind.UNAUTHENTICATED, String.format(format, args));
+    }
+
+    public static DistilleryException permissionDenied(String format, Object... args) {
+        return new DistilleryException(Kind.PERMISSION_DENIED, String.format(format, args));
     }
 }

@@ -28,9 +28,10 @@ public interface JobContext {
     void trial(TrialResult result);
 
     /**
-     * True once CancelJob was called or the server is shutting down; the job should stop at its next
-     * batch by throwing {@link java.util.concurrent.CancellationException}. After a shutdown the job
-     * runs again on the next start, with the same {@link #workDirectory()}.
+     * True once CancelJob was called, the server is shutting down, or the worker has lost its channel to
+     * control; the job should stop at its next batch by throwing
+     * {@link java.util.concurrent.CancellationException}. After a shutdown the job runs again on the next
+     * start, with the same {@link #workDirectory()}.
      */
     boolean cancelled();
 }

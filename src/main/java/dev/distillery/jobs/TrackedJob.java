@@ -31,7 +31,7 @@ import org.jboss.logging.Logger;
  * from its record ({@link #restore}): a "restored" stage, one event per recorded epoch and, for an
  * ended job, its ending (a "finished" event then names the model only: the record keeps no more).
  */
-final class TrackedJob implements JobContext {
+final class TrackedJob {
 
     private static final Logger LOG = Logger.getLogger(TrackedJob.class);
 
@@ -41,7 +41,8 @@ final class TrackedJob implements JobContext {
     private final Consumer<Job> persist;
     private final Path workDirectory;
     private volatile boolean cancelRequested;
-    private volatile boolean stopRequested;
+    /** The worker running the job now; null while it is queued and once its worker has ended. */
+    private WorkerAttempt attempt;
 
     private TrackedJob(Job job, Consumer<Job> persist, Path workDirectory) {
         this.job = job.toBuilder();
@@ -85,14 +86,16 @@ final class TrackedJob implements JobContext {
         return job.build();
     }
 
-    @Override
-    public String jobId() {
+    String jobId() {
         return job.getId();
     }
 
-    @Override
-    public Path workDirectory() {
-        return workDirectory;
+    synchronized WorkerAttempt attempt() {
+        return attempt;
+    }
+
+    synchronized void attempt(WorkerAttempt running) {
+        attempt = running;
     }
 
     synchronized JobState state() {
@@ -109,8 +112,7 @@ final class TrackedJob implements JobContext {
                 || state == JobState.JOB_STATE_CANCELLED;
     }
 
-    @Override
-    public synchronized void stage(String name, String message) {
+    synchronized void stage(String name, String message) {
         emit(JobEvent.newBuilder().setStage(Stage.newBuilder().setName(name).setMessage(message)));
     }
 
@@ -118,8 +120,7 @@ final class TrackedJob implements JobContext {
      * Records the epoch and tells the watchers. An epoch run again after a restart (the checkpoint was
      * older than the record) replaces the one recorded before, and every epoch after it.
      */
-    @Override
-    public synchronized void epoch(EpochProgress progress) {
+    synchronized void epoch(EpochProgress progress) {
         List<EpochProgress> recorded = job.getEpochsList();
         for (int i = 0; i < recorded.size(); i++) {
             EpochProgress earlier = recorded.get(i);
@@ -135,8 +136,7 @@ final class TrackedJob implements JobContext {
     }
 
     /** Recorded and written before it is told, as {@link #epoch} does. */
-    @Override
-    public synchronized void trial(TrialResult result) {
+    synchronized void trial(TrialResult result) {
         List<TrialResult> trials = job.getTrialsList();
         int same = 0;
         while (same < trials.size() && !(trials.get(same).getTemperature() == result.getTemperature()
@@ -152,11 +152,6 @@ final class TrackedJob implements JobContext {
         emit(JobEvent.newBuilder().setTrial(result));
     }
 
-    @Override
-    public boolean cancelled() {
-        return cancelRequested || stopRequested;
-    }
-
     /** CancelJob was called: the job ends cancelled. */
     void requestCancel() {
         cancelRequested = true;
@@ -164,11 +159,6 @@ final class TrackedJob implements JobContext {
 
     boolean cancelRequested() {
         return cancelRequested;
-    }
-
-    /** The server is shutting down: the job stops at its next batch and stays resumable. */
-    void requestStop() {
-        stopRequested = true;
     }
 
     /** Moves to a state (recording the first start and the end) and emits the event that says so. */

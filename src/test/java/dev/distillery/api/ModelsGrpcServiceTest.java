@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.distillery.error.DistilleryException;
+import dev.distillery.jobs.InMemoryLauncher;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.serve.LoadedModel;
 import dev.distillery.serve.ModelRepository;
@@ -98,7 +99,7 @@ class ModelsGrpcServiceTest {
         ModelStore store = new ModelStore(root);
         OnnxRuntime runtime = new OnnxRuntime("cpu", 1);
         sessions = new ModelSessions(store, runtime);
-        jobs = new JobManager(temp.resolve("jobs"), (recipe, context) -> {
+        jobs = InMemoryLauncher.manager(temp.resolve("jobs"), (recipe, context) -> {
             releaseJobs.await();
             return Finished.getDefaultInstance();
         });

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distillery.jobs.InMemoryLauncher;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.jobs.JobRunner;
 import dev.distillery.v1.CancelJobRequest;
@@ -64,7 +65,7 @@ class TrainingGrpcServiceTest {
     }
 
     private JobManager manager(JobRunner runner) {
-        JobManager jobs = new JobManager(root, runner);
+        JobManager jobs = InMemoryLauncher.manager(root, runner);
         open.add(jobs);
         return jobs;
     }

@@ -16,6 +16,7 @@ import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Recipe;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -106,7 +107,7 @@ class JobManagerTest {
             }
             return Finished.newBuilder().setModel(ModelRef.newBuilder().setName("m").setVersion(1)).build();
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String id = jobs.submit(RECIPE);
             Events events = follow(jobs, id);
             assertEquals(List.of(JobEvent.EventCase.QUEUED, JobEvent.EventCase.STAGE, JobEvent.EventCase.EPOCH,
@@ -128,7 +129,7 @@ class JobManagerTest {
             }
             return Finished.getDefaultInstance();
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String bad = jobs.submit(named("bad"));
             String good = jobs.submit(RECIPE);
             Events badEvents = follow(jobs, bad);
@@ -150,7 +151,7 @@ class JobManagerTest {
             return Finished.getDefaultInstance();
         };
         List<String> submitted = new ArrayList<>();
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             for (int i = 0; i < 50; i++) {
                 submitted.add(jobs.submit(RECIPE));
             }
@@ -160,7 +161,7 @@ class JobManagerTest {
             follow(jobs, submitted.get(49)).kinds();
             assertEquals(submitted, ran, "the queue runs in submission order");
         }
-        try (JobManager restarted = new JobManager(root, (recipe, context) -> Finished.getDefaultInstance())) {
+        try (JobManager restarted = InMemoryLauncher.manager(root, (recipe, context) -> Finished.getDefaultInstance())) {
             assertEquals(newestFirst(submitted), restarted.list().stream().map(Job::getId).toList(), "records keep the order");
             String next = restarted.submit(RECIPE);
             assertEquals(51, restarted.get(next).getSequence(), "numbering goes on after a restart");
@@ -171,7 +172,7 @@ class JobManagerTest {
     @Test
     void cancellingARunningJobStopsIt() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        try (JobManager jobs = new JobManager(root, (recipe, context) -> untilStopped(context, running))) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running))) {
             String id = jobs.submit(RECIPE);
             assertTrue(running.await(10, TimeUnit.SECONDS));
             jobs.cancel(id);
@@ -184,7 +185,7 @@ class JobManagerTest {
 
     @Test
     void unknownJobsAreNotFound() throws Exception {
-        try (JobManager jobs = new JobManager(root, (r, c) -> Finished.getDefaultInstance())) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, (r, c) -> Finished.getDefaultInstance())) {
             assertEquals(DistilleryException.Kind.NOT_FOUND,
                     assertThrows(DistilleryException.class, () -> jobs.get("nope")).kind());
             assertEquals(DistilleryException.Kind.NOT_FOUND,
@@ -206,7 +207,7 @@ class JobManagerTest {
                 default -> Finished.getDefaultInstance();
             };
         };
-        try (JobManager jobs = new JobManager(root, runner)) {
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
             String good = jobs.submit(named("good"));
             String bad = jobs.submit(named("bad"));
             String cancelled = jobs.submit(named("cancelled"));
@@ -231,7 +232,7 @@ class JobManagerTest {
     @Test
     void afterACrashUnfinishedJobsRunAgainInOrderAndEndedOnesStay() throws Exception {
         CountDownLatch crashed = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> switch (recipe.getOutputModel()) {
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> switch (recipe.getOutputModel()) {
             case "bad" -> throw DistilleryException.invalid("teacher went away");
             case "running" -> {
                 context.epoch(epoch(1));
@@ -255,7 +256,7 @@ class JobManagerTest {
 
         List<String> ran = new CopyOnWriteArrayList<>();
         List<Boolean> foundCheckpoint = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             foundCheckpoint.add(Files.exists(context.workDirectory().resolve("checkpoint")));
             if (recipe.getOutputModel().equals("running")) {
@@ -294,7 +295,7 @@ class JobManagerTest {
     @Test
     void aCleanShutdownLeavesTheRunningJobResumable() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running));
         String interrupted = first.submit(named("interrupted"));
         String waiting = first.submit(named("waiting"));
         assertTrue(running.await(10, TimeUnit.SECONDS));
@@ -305,7 +306,7 @@ class JobManagerTest {
         assertEquals(JobState.JOB_STATE_QUEUED, record(waiting).getState());
 
         List<String> ran = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             return Finished.getDefaultInstance();
         })) {
@@ -319,14 +320,14 @@ class JobManagerTest {
     @Test
     void aJobCancelledByItsUserStaysCancelledThroughAShutdown() throws Exception {
         CountDownLatch running = new CountDownLatch(1);
-        JobManager first = new JobManager(root, (recipe, context) -> untilStopped(context, running));
+        JobManager first = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, running));
         String id = first.submit(RECIPE);
         assertTrue(running.await(10, TimeUnit.SECONDS));
         first.cancel(id);
         first.close();
         assertEquals(JobState.JOB_STATE_CANCELLED, record(id).getState());
         List<String> ran = new CopyOnWriteArrayList<>();
-        try (JobManager second = new JobManager(root, (recipe, context) -> {
+        try (JobManager second = InMemoryLauncher.manager(root, (recipe, context) -> {
             ran.add(context.jobId());
             return Finished.getDefaultInstance();
         })) {
@@ -335,5 +336,115 @@ class JobManagerTest {
             assertEquals(0, second.get(id).getResumes());
         }
         assertEquals(List.of(), ran);
+    }
+
+    @Test
+    void upToMaxRunningJobsRunAtOnceAndTheRestWaitInOrder() throws Exception {
+        CountDownLatch twoRunning = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        JobRunner runner = (recipe, context) -> {
+            twoRunning.countDown();
+            assertTrue(release.await(30, TimeUnit.SECONDS));
+            return Finished.getDefaultInstance();
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner, new JobManager.Settings(2, Duration.ofSeconds(30)),
+                finished -> {})) {
+            String first = jobs.submit(named("first"));
+            String second = jobs.submit(named("second"));
+            String third = jobs.submit(named("third"));
+            assertTrue(twoRunning.await(30, TimeUnit.SECONDS), "two jobs run at once");
+            assertEquals(JobState.JOB_STATE_RUNNING, jobs.get(first).getState());
+            assertEquals(JobState.JOB_STATE_RUNNING, jobs.get(second).getState());
+            assertEquals(JobState.JOB_STATE_QUEUED, jobs.get(third).getState(), "the third waits for a free slot");
+            release.countDown();
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, third).last());
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, first).last());
+        }
+    }
+
+    @Test
+    void aWorkerThatDiesFailsItsJobSayingHowItEndedAndTheQueueGoesOn() throws Exception {
+        JobRunner runner = (recipe, context) -> {
+            if (recipe.getOutputModel().equals("crash")) {
+                context.epoch(epoch(1));
+                throw new InMemoryLauncher.Crash(128 + 9);
+            }
+            return Finished.getDefaultInstance();
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner)) {
+            String crashed = jobs.submit(named("crash"));
+            String next = jobs.submit(named("next"));
+            assertEquals(JobEvent.EventCase.FAILED, follow(jobs, crashed).last());
+            assertEquals(JobEvent.EventCase.FINISHED, follow(jobs, next).last());
+            Job job = jobs.get(crashed);
+            assertTrue(job.getError().contains("ended with exit code 137 (killed by signal 9, SIGKILL) before the job ended"),
+                    job.getError());
+            assertEquals(1, job.getEpochsCount(), "what it reported before it died is kept");
+            assertFalse(Files.exists(root.resolve(crashed)), "its work folder is deleted");
+        }
+    }
+
+    @Test
+    void aWorkerThatIgnoresACancelIsTerminatedAfterTheGracePeriod() throws Exception {
+        CountDownLatch running = new CountDownLatch(1);
+        JobRunner deaf = (recipe, context) -> {
+            running.countDown();
+            new CountDownLatch(1).await(); // never looks at context.cancelled(); only terminate() ends it
+            throw new IllegalStateException("unreachable");
+        };
+        try (JobManager jobs = InMemoryLauncher.manager(root, deaf, new JobManager.Settings(1, Duration.ofMillis(200)),
+                finished -> {})) {
+            String id = jobs.submit(RECIPE);
+            assertTrue(running.await(30, TimeUnit.SECONDS));
+            jobs.cancel(id);
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(jobs, id).last());
+            assertEquals(JobState.JOB_STATE_CANCELLED, jobs.get(id).getState());
+        }
+    }
+
+    @Test
+    void aModelThatCannotBeServedFailsItsJob() throws Exception {
+        JobRunner runner = (recipe, context) -> Finished.newBuilder().setModel(ModelRef.newBuilder().setName("m").setVersion(1)).build();
+        try (JobManager jobs = InMemoryLauncher.manager(root, runner, new JobManager.Settings(1, Duration.ofSeconds(30)),
+                finished -> {
+                    throw DistilleryException.precondition("model m/1 is stored but cannot be served: bad file");
+                })) {
+            String id = jobs.submit(RECIPE);
+            assertEquals(JobEvent.EventCase.FAILED, follow(jobs, id).last());
+            assertEquals("model m/1 is stored but cannot be served: bad file", jobs.get(id).getError());
+        }
+    }
+
+    @Test
+    void settingsRefuseLessThanOneRunningJob() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> new JobManager.Settings(0, Duration.ofSeconds(1)));
+        assertTrue(error.getMessage().contains("distillery.jobs.max-running"), error.getMessage());
+    }
+
+    @Test
+    void aResumedJobCancelledBeforeItsWorkerStartsEndsCancelledWithoutOne() throws Exception {
+        CountDownLatch bothRunning = new CountDownLatch(2);
+        JobManager crashed = InMemoryLauncher.manager(root, (recipe, context) -> untilStopped(context, bothRunning),
+                new JobManager.Settings(2, Duration.ofSeconds(30)), finished -> {});
+        String first = crashed.submit(named("first"));
+        String second = crashed.submit(named("second"));
+        assertTrue(bothRunning.await(10, TimeUnit.SECONDS));
+
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        try (JobManager restarted = InMemoryLauncher.manager(root, (recipe, context) -> {
+            ran.add(context.jobId());
+            assertTrue(release.await(30, TimeUnit.SECONDS));
+            return Finished.getDefaultInstance();
+        })) {
+            assertEquals(JobState.JOB_STATE_RUNNING, restarted.get(second).getState(), "resumed, waiting for a slot");
+            restarted.cancel(second);
+            release.countDown();
+            assertEquals(JobEvent.EventCase.FINISHED, follow(restarted, first).last());
+            assertEquals(JobEvent.EventCase.CANCELLED, follow(restarted, second).last());
+            assertEquals(List.of(first), ran, "no worker ran the cancelled job");
+        }
+        crashed.close();
     }
 }

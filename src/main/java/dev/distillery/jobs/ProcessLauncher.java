@@ -1,0 +1,101 @@
+package dev.distillery.jobs;
+
+import dev.distillery.v1.Job;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Runs each job in a child JVM started from this very application: the same {@code java}, the same
+ * JVM options (system properties included, so the child reads the same configuration: store, job
+ * folder, datasets, device, threads), the same jar or class path, the same environment and working
+ * folder. Only the role changes: the child is a {@code worker} for one job, with no HTTP or gRPC port
+ * of its own. Serving keeps its threads, and a crash of libtorch ends the worker, not the server.
+ *
+ * <p>The token goes to the child in its environment ({@code DISTILLERY_WORKER_TOKEN}), never on its
+ * command line, which every user of the machine can read. DJL runs offline and oneDNN stays on AVX2
+ * (as {@code ./distillery} sets them) unless this process was started otherwise. The child's output
+ * goes where this process's goes.
+ */
+public final class ProcessLauncher implements JobLauncher {
+
+    private final List<String> command;
+    private final Supplier<String> controlAddress;
+
+    /**
+     * @param application how to start this application: the java binary, its JVM options, then
+     *     {@code -jar JAR} or {@code -cp PATH MAIN}
+     * @param controlAddress host:port of this process's gRPC port, asked at each launch (the port is
+     *     known once the server listens)
+     */
+    public ProcessLauncher(List<String> application, Supplier<String> controlAddress) {
+        this.command = List.copyOf(application);
+        this.controlAddress = controlAddress;
+    }
+
+    /** How this JVM was started, without its program arguments. */
+    public static List<String> thisApplication() {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        String classPath = System.getProperty("java.class.path");
+        String started = System.getProperty("sun.java.command", ""); // "<jar> args" or "<main class> args"
+        if (classPath.endsWith(".jar") && started.startsWith(classPath)) {
+            command.addAll(List.of("-jar", classPath));
+        } else {
+            command.addAll(List.of("-cp", classPath, started.split(" ")[0]));
+        }
+        return command;
+    }
+
+    @Override
+    public WorkerHandle launch(Job job, String token) throws Exception {
+        List<String> child = new ArrayList<>(command);
+        int at = child.indexOf("-jar") >= 0 ? child.indexOf("-jar") : child.indexOf("-cp");
+        // After the inherited options, so that these win over a -D of the same name.
+        List<String> worker = new ArrayList<>(List.of(
+                "-Ddistillery.roles=worker",
+                "-Ddistillery.worker.job=" + job.getId(),
+                "-Ddistillery.worker.control=" + controlAddress.get(),
+                "-Dquarkus.http.host-enabled=false",
+                "-Dquarkus.banner.enabled=false"));
+        if (command.stream().noneMatch(option -> option.startsWith("-Dai.djl.offline="))) {
+            worker.add("-Dai.djl.offline=true");
+        }
+        child.addAll(at, worker);
+        ProcessBuilder builder = new ProcessBuilder(child).inheritIO();
+        Map<String, String> environment = builder.environment();
+        environment.put("DISTILLERY_WORKER_TOKEN", token);
+        environment.putIfAbsent("DJL_OFFLINE", "true");
+        environment.putIfAbsent("ONEDNN_MAX_CPU_ISA", "AVX2");
+        return new ChildWorker(builder.start());
+    }
+
+    private record ChildWorker(Process process) implements WorkerHandle {
+
+        @Override
+        public String name() {
+            return "worker process " + process.pid();
+        }
+
+        @Override
+        public boolean alive() {
+            return process.isAlive();
+        }
+
+        /** SIGKILL: the graceful stop went through the worker's channel and was not heeded. */
+        @Override
+        public void terminate() {
+            process.destroyForcibly();
+        }
+
+        @Override
+        public int awaitExit() throws InterruptedException {
+            return process.waitFor();
+        }
+    }
+}
