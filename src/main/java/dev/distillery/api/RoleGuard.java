@@ -52,9 +52,8 @@ public class RoleGuard implements ServerInterceptor, Prioritized {
         if (needed == null || roles.holds(needed)) {
             return next.startCall(call, headers);
         }
-        call.close(Status.UNIMPLEMENTED.withDescription(String.format(
+        return GrpcErrors.refuse(call, Status.UNIMPLEMENTED.withDescription(String.format(
                 "%s is served by a replica with the role '%s'; this one runs the roles '%s' (distillery.roles)",
-                service, needed.key(), roles)), new Metadata());
-        return new ServerCall.Listener<>() {};
+                service, needed.key(), roles)));
     }
 }

@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
+import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -190,9 +191,14 @@ public class Beans {
         };
     }
 
-    /** This process's gRPC port as its own workers reach it; known once the server listens. */
+    /**
+     * This process's gRPC port as its own workers reach it, known once the server listens: the HTTP server's, or
+     * Quarkus' separate gRPC server's when it runs one.
+     */
     private static String controlAddress() {
-        return "localhost:" + ConfigProvider.getConfig().getValue("quarkus.http.port", Integer.class);
+        Config config = ConfigProvider.getConfig();
+        boolean separate = config.getOptionalValue("quarkus.grpc.server.use-separate-server", Boolean.class).orElse(false);
+        return "localhost:" + config.getValue(separate ? "quarkus.grpc.server.port" : "quarkus.http.port", Integer.class);
     }
 
     /** Started (records read, unfinished jobs queued again) only in the control role. */
