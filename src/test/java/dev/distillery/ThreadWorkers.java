@@ -4,8 +4,7 @@ import dev.distillery.config.DistilleryConfig;
 import dev.distillery.distill.DistillationRun;
 import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.Worker;
-import dev.distillery.jobs.WorkerExit;
-import dev.distillery.jobs.WorkerHandle;
+import dev.distillery.jobs.ThreadWorkerHandle;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import jakarta.annotation.Priority;
@@ -15,7 +14,6 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
@@ -47,32 +45,7 @@ public class ThreadWorkers {
             }, "test-worker-" + job.getId());
             thread.setDaemon(true);
             thread.start();
-            return new WorkerHandle() {
-                @Override
-                public String name() {
-                    return thread.getName();
-                }
-
-                @Override
-                public boolean alive() {
-                    return !exit.isDone();
-                }
-
-                @Override
-                public void terminate() {
-                    exit.complete(128 + 9);
-                    thread.interrupt();
-                }
-
-                @Override
-                public int awaitExit() throws InterruptedException {
-                    try {
-                        return exit.get();
-                    } catch (ExecutionException e) {
-                        return WorkerExit.FAILED.code();
-                    }
-                }
-            };
+            return new ThreadWorkerHandle(thread.getName(), thread, exit);
         };
     }
 }

@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 
 /**
@@ -65,32 +64,7 @@ public final class InMemoryLauncher implements JobLauncher {
         Thread worker = new Thread(() -> exit.complete(work(job.getId(), token)), "in-memory-worker");
         worker.setDaemon(true);
         worker.start();
-        return new WorkerHandle() {
-            @Override
-            public String name() {
-                return "in-memory worker of job " + job.getId();
-            }
-
-            @Override
-            public boolean alive() {
-                return !exit.isDone();
-            }
-
-            @Override
-            public void terminate() {
-                exit.complete(128 + 9);
-                worker.interrupt();
-            }
-
-            @Override
-            public int awaitExit() throws InterruptedException {
-                try {
-                    return exit.get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        return new ThreadWorkerHandle("in-memory worker of job " + job.getId(), worker, exit);
     }
 
     private int work(String jobId, String token) {
