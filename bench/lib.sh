@@ -2,9 +2,11 @@
 # Shared by the bench drivers (source it from the repository root): machine facts, a server of the
 # benchmark's own on BENCH_PORT with its own store, the gRPC client and the PyTorch peer.
 #
-# Env: BENCH_PORT (default 8089), DISTILLERY_THREADS (training threads on both sides, default nproc).
+# Env: BENCH_PORT (gRPC, default 8089), BENCH_HTTP_PORT (health, default BENCH_PORT + 2), DISTILLERY_THREADS
+# (training threads on both sides, default nproc).
 
 BENCH_PORT=${BENCH_PORT:-8089}
+BENCH_HTTP_PORT=${BENCH_HTTP_PORT:-$((BENCH_PORT + 2))}
 BENCH_THREADS=${DISTILLERY_THREADS:-$(nproc)}
 export DISTILLERY_THREADS=$BENCH_THREADS
 
@@ -54,20 +56,20 @@ bench_restart_server() {
 bench_launch_server() {
   local work=$1 config=${2:-}
   local log=$work/server.log
-  if curl -fs "http://localhost:$BENCH_PORT/q/health/live" >/dev/null 2>&1; then
-    echo "Something already serves port $BENCH_PORT: stop it, or pick another port with BENCH_PORT=..." >&2
+  if curl -fs "http://localhost:$BENCH_HTTP_PORT/q/health/live" >/dev/null 2>&1; then
+    echo "Something already serves port $BENCH_HTTP_PORT: stop it, or pick other ports with BENCH_PORT=..." >&2
     exit 1
   fi
-  echo "== server on port $BENCH_PORT (builds first when needed; log: $log)"
+  echo "== server on port $BENCH_PORT, health on $BENCH_HTTP_PORT (builds first when needed; log: $log)"
   local extra=()
   [ -n "$config" ] && extra=("QUARKUS_CONFIG_LOCATIONS=$(realpath "$config")")
-  env DISTILLERY_PORT="$BENCH_PORT" DISTILLERY_STORE="$work/store" DISTILLERY_JOBS="$work/jobs" "${extra[@]}" \
+  env DISTILLERY_PORT="$BENCH_PORT" DISTILLERY_HTTP_PORT="$BENCH_HTTP_PORT" DISTILLERY_STORE="$work/store" DISTILLERY_JOBS="$work/jobs" "${extra[@]}" \
     ./distillery serve >>"$log" 2>&1 &
   BENCH_SERVER=$!
   # Stop the server on the way out with the script's own exit status (the SIGTERMed server's 143 is not it).
   trap 'status=$?; kill $BENCH_SERVER 2>/dev/null; wait $BENCH_SERVER 2>/dev/null || true; exit $status' EXIT
   # A build can take minutes; wait as long as the process lives.
-  until curl -fs "http://localhost:$BENCH_PORT/q/health/ready" >/dev/null 2>&1; do
+  until curl -fs "http://localhost:$BENCH_HTTP_PORT/q/health/ready" >/dev/null 2>&1; do
     kill -0 "$BENCH_SERVER" 2>/dev/null || { tail -30 "$log" >&2; echo "the server did not start" >&2; exit 1; }
     sleep 2
   done

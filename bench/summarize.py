@@ -436,7 +436,7 @@ def serving(work, prefix):
 
     raw = load_run["raw"]
     lines = ["# Serving: Distillery against a bare grpc-java server", "",
-             machine_line(machine), "", "Distillery's gRPC server: %s." % machine.get("grpc server", "shared with HTTP"), "",
+             machine_line(machine), "",
              "Closed loop, one tensor (%s) per call on one loopback channel. Every target first called for %s s at "
              "concurrency 8 (JIT warm-up); then %s s warm-up and %s s measured per level and target, targets back to "
              "back at each level. Model %s (the reference student). floor: a bare "

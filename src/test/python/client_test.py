@@ -1,7 +1,7 @@
 """Python client test: Debian's python3-grpcio against a running Distillery server.
 
 Stubs are generated from proto/ at run time with grpc_tools (python3-grpc-tools), as a user of
-another language would. Usage: DISTILLERY_TARGET=host:port python3 client_test.py
+another language would. Usage: DISTILLERY_TARGET=host:port DISTILLERY_HTTP_TARGET=host:port python3 client_test.py
 """
 import json
 import os
@@ -15,6 +15,8 @@ import grpc
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TARGET = os.environ.get("DISTILLERY_TARGET", "localhost:8080")
+# Health and metrics are on the HTTP port, apart from gRPC.
+HTTP_TARGET = os.environ.get("DISTILLERY_HTTP_TARGET", "localhost:8081")
 
 
 def generate_stubs():
@@ -58,7 +60,7 @@ class ClientTest(unittest.TestCase):
         cls.channel.close()
 
     def test_1_health(self):
-        with urllib.request.urlopen("http://%s/q/health/ready" % TARGET, timeout=30) as response:
+        with urllib.request.urlopen("http://%s/q/health/ready" % HTTP_TARGET, timeout=30) as response:
             self.assertEqual(json.load(response)["status"], "UP")
         # grpc.health.v1.Health/Check with an empty request; the reply's field 1 is the status, 1 = SERVING.
         check = self.channel.unary_unary("/grpc.health.v1.Health/Check",

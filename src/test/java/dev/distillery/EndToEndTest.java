@@ -82,7 +82,7 @@ class EndToEndTest {
 
     @BeforeEach
     void connect() {
-        channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
         training = TrainingGrpc.newBlockingStub(channel);
         models = ModelsGrpc.newBlockingStub(channel);
         prediction = PredictionGrpc.newBlockingStub(channel);

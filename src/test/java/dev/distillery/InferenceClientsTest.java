@@ -17,11 +17,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.io.IOException;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -47,9 +45,6 @@ import org.junit.jupiter.api.io.TempDir;
 class InferenceClientsTest {
 
     private static final Path NODE_PROJECT = Path.of("src/test/node");
-
-    @TestHTTPResource("/")
-    URL server;
 
     @Inject
     ModelStore store;
@@ -81,7 +76,7 @@ class InferenceClientsTest {
         String name = "oip-java";
         fixture(name);
         String odd = "odd: /?#[]@!$&'()*+,;= 100% %3A caf\u00e9";
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
         try {
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc
                     .newBlockingStub(channel).modelInfer(ModelInferRequest.newBuilder().setModelName(name)
@@ -120,7 +115,7 @@ class InferenceClientsTest {
     private String run(List<String> command, Path fixture, String hint) throws IOException, InterruptedException {
         Path output = scratch.resolve("client.log");
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
-        builder.environment().put("DISTILLERY_TARGET", server.getHost() + ":" + server.getPort());
+        builder.environment().put("DISTILLERY_TARGET", TestPorts.grpcTarget());
         builder.environment().put("DISTILLERY_OIP_FIXTURE", fixture.toString());
         Process process = builder.start();
         if (!process.waitFor(5, TimeUnit.MINUTES)) {

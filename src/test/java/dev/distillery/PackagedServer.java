@@ -23,10 +23,10 @@ import java.util.stream.Stream;
 
 /**
  * The packaged server ({@code target/quarkus-app/quarkus-run.jar}, built by {@code mvn package}) as
- * {@code ./distillery serve} runs it, on a free port with its own store and job folders, for the ITs.
+ * {@code ./distillery serve} runs it, on free ports (gRPC and HTTP) with its own store and job folders, for the ITs.
  * Its jobs run in worker processes it starts: its descendants.
  */
-record PackagedServer(Process process, int port, Path log) implements AutoCloseable {
+record PackagedServer(Process process, int port, int httpPort, Path log) implements AutoCloseable {
 
     static final Path APP = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
     private static final Duration STARTUP = Duration.ofMinutes(3);
@@ -35,8 +35,10 @@ record PackagedServer(Process process, int port, Path log) implements AutoClosea
     static PackagedServer start(Path store, Path jobs, Path log, String... settings) throws Exception {
         assertTrue(Files.isRegularFile(APP), "package the server first (mvn package): " + APP);
         int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
+        int httpPort;
+        try (ServerSocket grpc = new ServerSocket(0); ServerSocket http = new ServerSocket(0)) {
+            port = grpc.getLocalPort();
+            httpPort = http.getLocalPort();
         }
         String threads = "1"; // the same in every run, and light on a shared machine
         String djlCache = System.getenv().getOrDefault("DJL_CACHE_DIR", Path.of("target/djl-cache").toAbsolutePath().toString());
@@ -45,7 +47,8 @@ record PackagedServer(Process process, int port, Path log) implements AutoClosea
                 "-Dai.djl.offline=true",
                 "-Dai.djl.pytorch.num_threads=" + threads,
                 "-Dai.djl.pytorch.num_interop_threads=1",
-                "-Dquarkus.http.port=" + port,
+                "-Dquarkus.grpc.server.port=" + port,
+                "-Dquarkus.http.port=" + httpPort,
                 "-Ddistillery.store.root=" + store,
                 "-Ddistillery.jobs.root=" + jobs));
         command.addAll(List.of(settings));
@@ -54,7 +57,7 @@ record PackagedServer(Process process, int port, Path log) implements AutoClosea
         builder.environment().put("DJL_OFFLINE", "true");
         builder.environment().put("DJL_CACHE_DIR", djlCache);
         builder.environment().put("OMP_NUM_THREADS", threads);
-        PackagedServer server = new PackagedServer(builder.start(), port, log);
+        PackagedServer server = new PackagedServer(builder.start(), port, httpPort, log);
         try {
             server.awaitReady();
         } catch (Throwable e) {
@@ -67,7 +70,7 @@ record PackagedServer(Process process, int port, Path log) implements AutoClosea
     /** Polls the readiness endpoint: a starting process has no event to wait on. */
     private void awaitReady() throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready"))
+        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://localhost:" + httpPort + "/q/health/ready"))
                 .timeout(Duration.ofSeconds(10)).build();
         long deadline = System.nanoTime() + STARTUP.toNanos();
         while (System.nanoTime() < deadline) {

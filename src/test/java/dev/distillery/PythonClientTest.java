@@ -34,7 +34,8 @@ class PythonClientTest {
         ProcessBuilder builder = new ProcessBuilder(python, "src/test/python/client_test.py")
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile());
-        builder.environment().put("DISTILLERY_TARGET", server.getHost() + ":" + server.getPort());
+        builder.environment().put("DISTILLERY_TARGET", TestPorts.grpcTarget());
+        builder.environment().put("DISTILLERY_HTTP_TARGET", server.getHost() + ":" + server.getPort());
         Process process = builder.start();
         if (!process.waitFor(10, TimeUnit.MINUTES)) {
             process.destroyForcibly().waitFor();

@@ -49,7 +49,7 @@ class ServeRoleTest {
 
     @Test
     void servesPredictionRefusesTrainingAndNeedsNoJobFolder() throws Exception {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
         try {
             StatusRuntimeException training = assertThrows(StatusRuntimeException.class, () -> TrainingGrpc
                     .newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).listJobs(ListJobsRequest.getDefaultInstance()));

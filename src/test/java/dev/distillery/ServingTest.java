@@ -62,7 +62,7 @@ class ServingTest {
                 .addInputShape(1).addInputShape(2).addInputShape(2)
                 .setPreprocessing(Preprocessing.newBuilder().setColor("gray").addMean(0).addStd(1)).build();
         MODELS.forEach(name -> store.add(name, OnnxModels.classifier(1, 2, 2, 3).bytes(), card));
-        channel = ManagedChannelBuilder.forAddress(server.getHost(), server.getPort()).usePlaintext().build();
+        channel = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
     }
 
     @AfterEach

@@ -14,7 +14,6 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
  * For every @QuarkusTest: each job's worker is a thread of the test JVM rather than a child process
@@ -30,8 +29,7 @@ public class ThreadWorkers {
     @Singleton
     JobLauncher launcher(Instance<DistillationRun> training, DistilleryConfig config) {
         return (job, token) -> {
-            int port = ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", port).usePlaintext().build();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", TestPorts.grpc()).usePlaintext().build();
             CompletableFuture<Integer> exit = new CompletableFuture<>();
             Thread thread = new Thread(() -> {
                 try {

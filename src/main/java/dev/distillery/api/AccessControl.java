@@ -72,7 +72,7 @@ public class AccessControl implements ServerInterceptor, Prioritized {
         return tokens;
     }
 
-    /** Just inside {@link StatusMessages}, which must see the statuses this sets. */
+    /** Outermost: a call without the right token goes no further. */
     @Override
     public int getPriority() {
         return Integer.MAX_VALUE - 1;

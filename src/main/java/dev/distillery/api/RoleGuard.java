@@ -38,7 +38,7 @@ public class RoleGuard implements ServerInterceptor, Prioritized {
     @Inject
     Roles roles;
 
-    /** Inside the status encoding ({@link StatusMessages}) and any access check with a higher priority. */
+    /** Inside the access check ({@link AccessControl}): a caller without a token learns nothing of the roles. */
     @Override
     public int getPriority() {
         return 100;

@@ -16,8 +16,6 @@ import dev.distillery.serve.ModelSessions;
 import dev.distillery.serve.OnnxModelCheck;
 import dev.distillery.serve.OnnxRuntime;
 import dev.distillery.serve.Predictor;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
-import java.util.concurrent.TimeUnit;
 import dev.distillery.serve.ServingMetrics;
 import dev.distillery.serve.ServingOptions;
 import dev.distillery.serve.StoreWatcher;
@@ -25,7 +23,9 @@ import dev.distillery.serve.VersionPolicies;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -34,8 +34,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -192,13 +192,12 @@ public class Beans {
     }
 
     /**
-     * This process's gRPC port as its own workers reach it, known once the server listens: the HTTP server's, or
-     * Quarkus' separate gRPC server's when it runs one.
+     * This process's gRPC port as its own workers reach it, known once the server listens (a test's random port
+     * is in the test-port setting by then).
      */
     private static String controlAddress() {
-        Config config = ConfigProvider.getConfig();
-        boolean separate = config.getOptionalValue("quarkus.grpc.server.use-separate-server", Boolean.class).orElse(false);
-        return "localhost:" + config.getValue(separate ? "quarkus.grpc.server.port" : "quarkus.http.port", Integer.class);
+        String port = LaunchMode.current() == LaunchMode.TEST ? "quarkus.grpc.server.test-port" : "quarkus.grpc.server.port";
+        return "localhost:" + ConfigProvider.getConfig().getValue(port, Integer.class);
     }
 
     /** Started (records read, unfinished jobs queued again) only in the control role. */

@@ -10,15 +10,17 @@ import java.util.OptionalInt;
 import org.eclipse.microprofile.config.spi.ConfigSource;
 
 /**
- * TLS on the server's one port from two PEM files. When {@code distillery.tls.cert} and
+ * TLS on both of the server's ports from two PEM files. When {@code distillery.tls.cert} and
  * {@code distillery.tls.key} are set (env {@code DISTILLERY_TLS_CERT}, {@code DISTILLERY_TLS_KEY}), this adds
- * the Quarkus settings that make the HTTP server, which also carries gRPC, speak only TLS on
- * {@code quarkus.http.port}:
+ * the Quarkus settings that make the gRPC server and the HTTP server (health, metrics) speak only TLS, each on
+ * its usual port:
  * <ul>
+ *   <li>{@code quarkus.grpc.server.ssl.certificate} and {@code .key}: the gRPC server, which then has no
+ *       plain-text listener;
  *   <li>{@code quarkus.tls.key-store.pem.distillery.cert} and {@code .key}: the default TLS configuration,
  *       which the HTTP server uses;
- *   <li>{@code quarkus.http.ssl-port=${quarkus.http.port}} (and the test ports alike): TLS on the usual port;
- *   <li>{@code quarkus.http.insecure-requests=disabled}: no plain-text listener at all.
+ *   <li>{@code quarkus.http.ssl-port=${quarkus.http.port}} (and the test ports alike): HTTPS on the usual port;
+ *   <li>{@code quarkus.http.insecure-requests=disabled}: no plain-text HTTP listener at all.
  * </ul>
  * These depend on whether a certificate is configured, which application.properties cannot say (Quarkus
  * refuses {@code insecure-requests=disabled} without a certificate). Ordinal 260: above application.properties,
@@ -58,6 +60,8 @@ public final class TlsSettings implements ConfigSourceFactory {
             return Map.of();
         }
         return Map.of(
+                "quarkus.grpc.server.ssl.certificate", cert.strip(),
+                "quarkus.grpc.server.ssl.key", key.strip(),
                 "quarkus.tls.key-store.pem.distillery.cert", cert.strip(),
                 "quarkus.tls.key-store.pem.distillery.key", key.strip(),
                 "quarkus.http.ssl-port", "${quarkus.http.port}",

@@ -37,9 +37,7 @@ import dev.distillery.serve.TinyClassifiers;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -459,37 +457,5 @@ class InferenceGrpcServiceTest {
                 RepositoryIndexRequest.newBuilder().setRepositoryName("elsewhere").build()));
         assertTrue(inference.modelReady(ModelReadyRequest.newBuilder().setName("tiny").build()).getReady(),
                 "refused requests change nothing");
-    }
-
-    // ---- status messages
-
-    @Test
-    void statusMessagesTravelPercentEncodedAsTheProtocolSays() throws Exception {
-        assertEquals("no inputs: send at least one image or tensor; 'x' [1, 2] (a/b) #1 @ok!?",
-                StatusMessages.encode("no inputs: send at least one image or tensor; 'x' [1, 2] (a/b) #1 @ok!?"),
-                "printable ASCII other than '%' is sent as it is");
-        assertEquals("100%25 sure%0Anext line: caf%C3%A9", StatusMessages.encode("100% sure\nnext line: café"));
-
-        StatusMessages messages = new StatusMessages();
-        String name = InProcessServerBuilder.generateName();
-        InferenceGrpcService service = new InferenceGrpcService();
-        service.placement = new CallPlacement(TimeUnit.MILLISECONDS.toNanos(50), workers, model -> true);
-        service.protocol = new InferenceProtocol(new ModelStore(temp.resolve("other-store")), sessions,
-                new Predictor(sessions, MAX_BATCH, 1 << 24), "test");
-        Server intercepted = InProcessServerBuilder.forName(name)
-                .addService(ServerInterceptors.intercept(service, messages)).build().start();
-        ManagedChannel to = InProcessChannelBuilder.forName(name).build();
-        try {
-            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GRPCInferenceServiceGrpc
-                    .newBlockingStub(to).modelInfer(request("tiny", "").build()));
-            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-            Metadata trailers = Status.trailersFromThrowable(e);
-            assertEquals("ModelInfer takes exactly one input tensor, got 0: send 'input' (FP32, [batch, channels, height, "
-                    + "width]) or 'image' (BYTES, [batch], encoded images)", trailers.get(StatusMessages.MESSAGE),
-                    "the message travels in the grpc-message trailer, encoded here rather than by Vert.x");
-        } finally {
-            to.shutdownNow();
-            intercepted.shutdownNow().awaitTermination();
-        }
     }
 }

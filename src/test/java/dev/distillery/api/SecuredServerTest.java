@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distillery.TestCertificates;
+import dev.distillery.TestPorts;
 import dev.distillery.cli.Distillery;
 import dev.distillery.client.Channels;
 import dev.distillery.client.ServerConnection;
@@ -255,7 +256,7 @@ class SecuredServerTest {
         } finally {
             plain.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
-        URI http = URI.create("http://" + target() + "/q/health/live");
+        URI http = URI.create("http://" + server.getHost() + ":" + server.getPort() + "/q/health/live");
         assertThrows(IOException.class, () -> HttpClient.newHttpClient()
                 .send(HttpRequest.newBuilder(http).build(), HttpResponse.BodyHandlers.ofString()));
     }
@@ -363,8 +364,8 @@ class SecuredServerTest {
         return names.get(30, TimeUnit.SECONDS);
     }
 
-    private String target() {
-        return server.getHost() + ":" + server.getPort();
+    private static String target() {
+        return TestPorts.grpcTarget();
     }
 
     private static Path ca() {

@@ -16,8 +16,10 @@ class TlsSettingsTest {
     }
 
     @Test
-    void aCertificateAndKeyServeOnlyTlsOnTheUsualPort() {
+    void aCertificateAndKeyServeOnlyTlsOnTheUsualPorts() {
         Map<String, String> settings = TlsSettings.settings("/tls/tls.crt", " /tls/tls.key ");
+        assertEquals("/tls/tls.crt", settings.get("quarkus.grpc.server.ssl.certificate"));
+        assertEquals("/tls/tls.key", settings.get("quarkus.grpc.server.ssl.key"));
         assertEquals("/tls/tls.crt", settings.get("quarkus.tls.key-store.pem.distillery.cert"));
         assertEquals("/tls/tls.key", settings.get("quarkus.tls.key-store.pem.distillery.key"));
         assertEquals("${quarkus.http.port}", settings.get("quarkus.http.ssl-port"));

@@ -58,8 +58,13 @@ final class ApplicationSettings {
         return expression.matches() ? Optional.ofNullable(expression.group(2)).orElse(quarkusDefault) : raw;
     }
 
-    /** The port gRPC and HTTP share in production. */
-    static int port() {
+    /** The gRPC server's port in production (Quarkus' separate gRPC server). */
+    static int grpcPort() {
+        return Integer.parseInt(value("quarkus.grpc.server.port", "9000"));
+    }
+
+    /** The HTTP server's port in production: health and metrics. */
+    static int httpPort() {
         return Integer.parseInt(value("quarkus.http.port", "8080"));
     }
 

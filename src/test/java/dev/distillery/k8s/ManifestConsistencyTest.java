@@ -80,9 +80,10 @@ class ManifestConsistencyTest {
             "/pods/log:get");
 
     @Test
-    void theApplicationServesGrpcHealthAndMetricsOnOnePort() {
-        assertEquals("false", ApplicationSettings.properties().getProperty("quarkus.grpc.server.use-separate-server"),
-                "the manifests expose one port for gRPC and HTTP");
+    void theApplicationServesGrpcOnOnePortAndHealthAndMetricsOnAnother() {
+        assertEquals("true", ApplicationSettings.properties().getProperty("quarkus.grpc.server.use-separate-server"),
+                "the manifests expose gRPC and HTTP on ports of their own");
+        assertNotEquals(ApplicationSettings.grpcPort(), ApplicationSettings.httpPort());
         assertTrue(Health.class.isAnnotationPresent(Readiness.class), "the readiness probe runs the store and ONNX Runtime check");
     }
 
@@ -96,8 +97,9 @@ class ManifestConsistencyTest {
                     assertNull(container.getReadinessProbe(), where + ": a worker serves nothing to probe");
                     continue;
                 }
-                assertTrue(container.getPorts().stream().anyMatch(p -> p.getContainerPort() == ApplicationSettings.port()),
-                        where + ": does not declare port " + ApplicationSettings.port());
+                // The HTTP port may go undeclared (Knative routes one declared port); the probes name it below.
+                assertTrue(container.getPorts().stream().anyMatch(p -> p.getContainerPort() == ApplicationSettings.grpcPort()),
+                        where + ": does not declare the gRPC port " + ApplicationSettings.grpcPort());
                 boolean tls = Workload.env(container, "DISTILLERY_TLS_CERT").isPresent();
                 assertNotNull(container.getReadinessProbe(), where + ": no readiness probe");
                 assertNotNull(container.getLivenessProbe(), where + ": no liveness probe");
@@ -110,12 +112,12 @@ class ManifestConsistencyTest {
         }
     }
 
-    /** An HTTP probe (the kubelet's gRPC probe cannot speak TLS) on the application's port and path. */
+    /** An HTTP probe (the kubelet's gRPC probe cannot speak TLS) on the application's HTTP port and path. */
     private static void assertProbe(Container container, Probe probe, String path, boolean tls, String where) {
         HTTPGetAction get = probe.getHttpGet();
         assertNotNull(get, where + ": probes over HTTP, as the port may speak TLS");
         assertEquals(path, get.getPath(), where);
-        assertEquals(ApplicationSettings.port(), port(container, get.getPort(), where), where + ": probe port");
+        assertEquals(ApplicationSettings.httpPort(), port(container, get.getPort(), where), where + ": probe port");
         assertEquals(tls ? "HTTPS" : "HTTP", Optional.ofNullable(get.getScheme()).orElse("HTTP"),
                 where + ": probe scheme with TLS " + (tls ? "on" : "off"));
     }
@@ -142,13 +144,18 @@ class ManifestConsistencyTest {
             for (ServicePort port : service.getSpec().getPorts()) {
                 for (Deployment deployment : selected) {
                     Container container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
-                    assertEquals(ApplicationSettings.port(), port(container, port.getTargetPort(), where), where);
+                    int expected = switch (port.getName()) {
+                        case "grpc" -> ApplicationSettings.grpcPort();
+                        case "http" -> ApplicationSettings.httpPort();
+                        default -> throw new AssertionError(where + ": port " + port.getName() + " is neither grpc nor http");
+                    };
+                    assertEquals(expected, port(container, port.getTargetPort(), where), where + ": port " + port.getName());
                 }
             }
             Map<String, String> annotations = Optional.ofNullable(service.getMetadata().getAnnotations()).orElse(Map.of());
             if ("true".equals(annotations.get("prometheus.io/scrape"))) {
                 assertEquals(ApplicationSettings.metricsPath(), annotations.get("prometheus.io/path"), where);
-                assertEquals(String.valueOf(ApplicationSettings.port()), annotations.get("prometheus.io/port"), where);
+                assertEquals(String.valueOf(ApplicationSettings.httpPort()), annotations.get("prometheus.io/port"), where);
                 boolean tls = selected.stream().anyMatch(d -> Workload.env(container(d), "DISTILLERY_TLS_CERT").isPresent());
                 assertEquals(tls ? "https" : null, annotations.get("prometheus.io/scheme"), where + ": scrape scheme");
             }
@@ -335,7 +342,7 @@ class ManifestConsistencyTest {
                     .orElseThrow(() -> new AssertionError(overlay + ": no Service named by " + address));
             assertEquals(1, selected(List.of(control), controlService.getSpec().getSelector()).size(),
                     overlay + ": " + address + " does not reach control");
-            assertEquals(String.valueOf(ApplicationSettings.port()), address.substring(address.indexOf(':') + 1), overlay);
+            assertEquals(String.valueOf(ApplicationSettings.grpcPort()), address.substring(address.indexOf(':') + 1), overlay);
         }
     }
 
@@ -430,7 +437,9 @@ class ManifestConsistencyTest {
         assertEquals("kserve-container", container.getName(), "the container KServe merges the predictor into");
         ContainerPort port = container.getPorts().get(0);
         assertEquals("h2c", port.getName(), "KServe routes gRPC to a port named h2c");
-        assertEquals(ApplicationSettings.port(), port.getContainerPort());
+        assertEquals(ApplicationSettings.grpcPort(), port.getContainerPort());
+        assertEquals(String.valueOf(ApplicationSettings.httpPort()), map(spec.get("annotations")).get("prometheus.kserve.io/port"));
+        assertEquals(ApplicationSettings.httpPort(), container.getReadinessProbe().getHttpGet().getPort().getIntVal());
         assertTrue(list(spec.get("protocolVersions")).contains("grpc-v2"));
         assertEquals(ApplicationSettings.metricsPath(), map(spec.get("annotations")).get("prometheus.kserve.io/path"));
         assertEquals("serve", Workload.value(container, "DISTILLERY_ROLES").orElse(null));
