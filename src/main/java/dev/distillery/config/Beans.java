@@ -9,6 +9,8 @@ import dev.distillery.eval.Evaluator;
 import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.jobs.ProcessLauncher;
+import dev.distillery.kube.KubernetesLauncher;
+import dev.distillery.kube.WorkerJobTemplate;
 import dev.distillery.model.ArchitectureCatalogue;
 import dev.distillery.serve.Batching;
 import dev.distillery.serve.ModelRepository;
@@ -22,11 +24,13 @@ import dev.distillery.serve.StoreWatcher;
 import dev.distillery.serve.VersionPolicies;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -183,11 +187,14 @@ public class Beans {
 
     @Produces
     @Singleton
-    JobLauncher launcher(DistilleryConfig config) {
+    JobLauncher launcher(DistilleryConfig config, Instance<KubernetesClient> kubernetes) {
         return switch (config.jobs().launcher()) {
             case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress);
+            // The template is checked now: a missing or broken one stops the start.
+            case "kubernetes" -> new KubernetesLauncher(kubernetes.get(), WorkerJobTemplate.read(
+                    config.jobs().kubernetes().template(), config.jobs().kubernetes().controlAddress()));
             default -> throw new IllegalArgumentException("distillery.jobs.launcher (DISTILLERY_JOB_LAUNCHER): unknown "
-                    + "launcher '" + config.jobs().launcher() + "'; this build has: process");
+                    + "launcher '" + config.jobs().launcher() + "'; this build has: process, kubernetes");
         };
     }
 

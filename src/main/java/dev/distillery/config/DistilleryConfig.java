@@ -47,9 +47,12 @@ public interface DistilleryConfig {
         /** Where job records are kept, one JSON file per job. */
         Path root();
 
-        /** What starts a job's worker: process (a child JVM). */
+        /** What starts a job's worker: process (a child JVM) or kubernetes (a batch/v1 Job). */
         @WithDefault("process")
         String launcher();
+
+        /** The kubernetes launcher's settings. */
+        Kubernetes kubernetes();
 
         /** How many jobs run at once. */
         @WithDefault("1")
@@ -58,6 +61,14 @@ public interface DistilleryConfig {
         /** How long a worker asked to stop (a cancel, a shutdown) has before it is terminated. */
         @WithDefault("30s")
         Duration stopGrace();
+    }
+
+    interface Kubernetes {
+        /** The worker's batch/v1 Job template, a YAML file (kube.WorkerJobTemplate says what is kept and set). */
+        Optional<Path> template();
+
+        /** host:port of control's gRPC port as workers reach it, for a template that does not set it. */
+        Optional<String> controlAddress();
     }
 
     interface Worker {
@@ -69,6 +80,9 @@ public interface DistilleryConfig {
 
         /** The token control made for this run of the job. */
         Optional<String> token();
+
+        /** A PEM file of the CA that signed control's certificate: the worker connects over TLS; plain text without. */
+        Optional<Path> tlsCa();
 
         /**
          * How long a worker that lost its channel to control may take to stop before it is halted, and

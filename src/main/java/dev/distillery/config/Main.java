@@ -1,16 +1,15 @@
 package dev.distillery.config;
 
 import dev.distillery.distill.DistillationRun;
+import dev.distillery.jobs.ControlChannel;
 import dev.distillery.jobs.Worker;
 import dev.distillery.jobs.WorkerExit;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
@@ -45,9 +44,7 @@ public class Main implements QuarkusApplication {
                     worker.token().isPresent() ? "a" : "no");
             return WorkerExit.USAGE.code();
         }
-        // Keepalive pings find a control that vanished without closing the connection (a lost node).
-        ManagedChannel control = ManagedChannelBuilder.forTarget(worker.control().get()).usePlaintext()
-                .keepAliveTime(30, TimeUnit.SECONDS).build();
+        ManagedChannel control = ControlChannel.open(worker.control().get(), worker.tlsCa());
         try {
             return new Worker(training.get(), config.jobs().root(), worker.grace(), Runtime.getRuntime()::halt)
                     .run(control, worker.job().get(), worker.token().get()).code();

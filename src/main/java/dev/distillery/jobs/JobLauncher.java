@@ -1,6 +1,8 @@
 package dev.distillery.jobs;
 
 import dev.distillery.v1.Job;
+import dev.distillery.v1.JobState;
+import java.util.Map;
 
 /**
  * Starts the worker that runs one job: a child process ({@link ProcessLauncher}) or, on a cluster, a
@@ -18,4 +20,14 @@ public interface JobLauncher {
      * @throws Exception when no worker could be started; the job fails with the message
      */
     WorkerHandle launch(Job job, String token) throws Exception;
+
+    /**
+     * Called once when control starts, before any worker is launched, with the state of every job record:
+     * a launcher whose workers outlive control (a cluster's Jobs) ends those an earlier control left. A
+     * child process ends with its control, so the process launcher has nothing to do.
+     *
+     * @param recorded each recorded job's state, by job id; a job not in it is unknown
+     */
+    default void recover(Map<String, JobState> recorded) {
+    }
 }

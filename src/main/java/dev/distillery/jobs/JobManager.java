@@ -34,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
@@ -48,7 +49,8 @@ import org.jboss.logging.Logger;
  * <p>A worker claims its job with the token made for that run ({@link #claim}), reports the job's
  * events through its {@link WorkerLink} and exits. A worker that exits without having reported the
  * job's end (killed, crashed) fails the job with a message that says how it ended; a cancelled job's
- * worker is asked to stop and terminated if it has not within the grace period.
+ * worker is asked to stop, terminated if it has not within the grace period, and ended for good once it
+ * has stopped (a Kubernetes Job is deleted).
  *
  * <p>Jobs outlive the server. On {@link #start}, a job whose record says queued or running is queued
  * again, in its original order: a running one counts a resume and its new worker carries on from the
@@ -295,9 +297,10 @@ public final class JobManager implements AutoCloseable {
             attempt = WorkerAttempt.create(job.jobId(), settings.stopGrace());
             job.attempt(attempt);
         }
+        WorkerHandle worker;
         int exit;
         try {
-            WorkerHandle worker = launcher.launch(job.snapshot(), attempt.token());
+            worker = launcher.launch(job.snapshot(), attempt.token());
             attempt.launched(worker);
             exit = worker.awaitExit();
         } catch (InterruptedException e) {
@@ -310,6 +313,13 @@ public final class JobManager implements AutoCloseable {
                 fail(job, "cannot start a worker for the job: " + message(e));
             }
             return;
+        }
+        if (job.cancelRequested()) { // it stopped when asked; nothing of a cancelled run stays (a Kubernetes Job)
+            try {
+                worker.terminate();
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "cannot end %s of the cancelled job %s", worker.name(), job.jobId());
+            }
         }
         settle(job, attempt, exit);
     }
@@ -386,6 +396,7 @@ public final class JobManager implements AutoCloseable {
             throw new UncheckedIOException("cannot read job records in " + root, e);
         }
         records.sort(SUBMISSION_ORDER);
+        launcher.recover(records.stream().collect(Collectors.toMap(Job::getId, Job::getState, (a, b) -> b)));
         int ahead = 0;
         for (Job record : records) {
             lastSequence = Math.max(lastSequence, record.getSequence());

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * How a worker ended, as its exit code says. A worker that reported its job's end (succeeded, failed,
  * cancelled) exits with that code; the other codes say why it did not. An exit code above 128 is a
- * signal, 128 + its number, as the shell reports it (137: SIGKILL).
+ * signal, 128 + its number, as the shell reports it (137: SIGKILL). A launcher that learns more than an
+ * exit code (a Kubernetes Job's deadline) reports it with the codes no worker exits with.
  */
 public enum WorkerExit {
     /** The job finished and its finished event was acknowledged by control. */
@@ -22,7 +23,11 @@ public enum WorkerExit {
     /** The channel to control broke: the job stays as control last recorded it. */
     CONTROL_LOST(5, "lost its channel to control"),
     /** Control refused its claim: a token of another run, or a job that is not running. */
-    REFUSED(6, "control refused its claim");
+    REFUSED(6, "control refused its claim"),
+    /** Set by a launcher, not by a worker: the worker's Kubernetes Job ran past its activeDeadlineSeconds. */
+    DEADLINE_EXCEEDED(7, "ran past its Job's deadline (activeDeadlineSeconds) and was stopped"),
+    /** Set by a launcher, not by a worker: its Kubernetes Job failed before a worker container ran. */
+    NOT_STARTED(8, "never started: its pod was not scheduled or its container could not start");
 
     private static final Map<Integer, String> SIGNALS = Map.of(
             1, "SIGHUP", 2, "SIGINT", 6, "SIGABRT", 9, "SIGKILL", 11, "SIGSEGV", 15, "SIGTERM");

@@ -10,7 +10,9 @@ public interface WorkerHandle {
 
     /**
      * Ends the worker at once, without waiting for its next batch. The graceful way is a stop through
-     * the worker's channel; the job manager calls this only when a worker has not stopped in time.
+     * the worker's channel; the job manager calls this when a worker has not stopped in time, and once a
+     * cancelled job's worker has ended, so that nothing of the run is left (a Kubernetes Job is deleted).
+     * Ending a worker that has already ended does nothing.
      */
     void terminate();
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distillery.api.Health;
+import dev.distillery.kube.KubernetesLauncher;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -56,11 +57,11 @@ class ManifestConsistencyTest {
     static final List<String> CLUSTERS = List.of("cluster", "gpu");
 
     /**
-     * Settings of issue 7's shared names that the manifests set before the code that reads them exists (the
-     * kubernetes launcher's worker template, the S3 store). Each leaves this list once application.properties or
-     * a config mapping reads it; {@link #theEnvironmentCheckKnowsWhatTheApplicationReads} fails until it does.
+     * Settings of issue 7's shared names that the manifests set before the code that reads them exists (the S3
+     * store). Each leaves this list once application.properties or a config mapping reads it;
+     * {@link #theEnvironmentCheckKnowsWhatTheApplicationReads} fails until it does.
      */
-    static final Set<String> EXPECTED_TO_LAND = Set.of("DISTILLERY_WORKER_TEMPLATE", "DISTILLERY_STORE_TYPE",
+    static final Set<String> EXPECTED_TO_LAND = Set.of("DISTILLERY_STORE_TYPE",
             "DISTILLERY_S3_BUCKET", "DISTILLERY_S3_ENDPOINT", "DISTILLERY_S3_REGION", "DISTILLERY_S3_PREFIX");
 
     /** Variables read by what the application runs on, not by its configuration, and who reads each. */
@@ -73,11 +74,11 @@ class ManifestConsistencyTest {
             "AWS_ACCESS_KEY_ID", "the AWS SDK (the S3 store)",
             "AWS_SECRET_ACCESS_KEY", "the AWS SDK (the S3 store)");
 
-    /** What control's kubernetes launcher may do, and nothing more: group/resource:verb. */
-    static final Set<String> CONTROL_PERMISSIONS = Set.of(
-            "batch/jobs:create", "batch/jobs:get", "batch/jobs:list", "batch/jobs:watch", "batch/jobs:delete",
-            "/pods:get", "/pods:list", "/pods:watch",
-            "/pods/log:get");
+    /**
+     * What control's kubernetes launcher may do, and nothing more: group/resource:verb. KubernetesLauncherTest
+     * checks that the launcher makes exactly these calls against the mock API server.
+     */
+    static final Set<String> CONTROL_PERMISSIONS = KubernetesLauncher.PERMISSIONS;
 
     @Test
     void theApplicationServesGrpcOnOnePortAndHealthAndMetricsOnAnother() {
@@ -343,6 +344,55 @@ class ManifestConsistencyTest {
             assertEquals(1, selected(List.of(control), controlService.getSpec().getSelector()).size(),
                     overlay + ": " + address + " does not reach control");
             assertEquals(String.valueOf(ApplicationSettings.grpcPort()), address.substring(address.indexOf(':') + 1), overlay);
+        }
+    }
+
+    /** A job resumed by a new worker finds its checkpoints: control and every worker mount one ReadWriteMany claim. */
+    @Test
+    void controlAndTheWorkersShareTheJobsFolderOnOneReadWriteManyVolume() {
+        for (String overlay : CLUSTERS) {
+            Deployment control = withRoles(deployments(overlay), "control", overlay);
+            List<Workload> sharing = Workload.of(overlay).stream().filter(w -> !w.serves()
+                    || w.source().equals("Deployment " + control.getMetadata().getName())).toList();
+            assertEquals(2, sharing.size(), overlay + ": control and the worker template");
+            for (Workload workload : sharing) {
+                Container container = workload.pod().getContainers().get(0);
+                String where = workload.where(container);
+                String jobs = Workload.value(container, "DISTILLERY_JOBS").orElseThrow(() -> new AssertionError(where));
+                VolumeMount mount = container.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(jobs))
+                        .findFirst().orElseThrow(() -> new AssertionError(where + ": nothing is mounted at " + jobs));
+                Volume volume = workload.pod().getVolumes().stream().filter(v -> v.getName().equals(mount.getName()))
+                        .findFirst().orElseThrow();
+                assertNotNull(volume.getPersistentVolumeClaim(), where + ": " + jobs + " must be the shared claim");
+                assertEquals("distillery-jobs", volume.getPersistentVolumeClaim().getClaimName(), where);
+            }
+            Map<String, Object> claim = Overlays.objects(overlay, "PersistentVolumeClaim").stream()
+                    .filter(o -> "distillery-jobs".equals(StrictKubernetes.name(o))).findFirst()
+                    .orElseThrow(() -> new AssertionError(overlay + ": no PersistentVolumeClaim distillery-jobs"));
+            assertEquals(List.of("ReadWriteMany"), ((io.fabric8.kubernetes.api.model.PersistentVolumeClaim)
+                    StrictKubernetes.parse(claim)).getSpec().getAccessModes(), overlay);
+        }
+    }
+
+    /** The worker trusts the CA of control's TLS certificate, and gets nothing else of its Secret. */
+    @Test
+    void workersTrustControlsCertificateAuthority() {
+        for (String overlay : CLUSTERS) {
+            for (Workload workload : Workload.of(overlay).stream().filter(w -> !w.serves()).toList()) {
+                Container container = workload.pod().getContainers().get(0);
+                String where = workload.where(container);
+                Path ca = Path.of(Workload.value(container, "DISTILLERY_CONTROL_CA")
+                        .orElseThrow(() -> new AssertionError(where + ": no DISTILLERY_CONTROL_CA")));
+                VolumeMount mount = container.getVolumeMounts().stream()
+                        .filter(m -> Path.of(m.getMountPath()).equals(ca.getParent())).findFirst()
+                        .orElseThrow(() -> new AssertionError(where + ": nothing is mounted at " + ca.getParent()));
+                Volume volume = workload.pod().getVolumes().stream().filter(v -> v.getName().equals(mount.getName()))
+                        .findFirst().orElseThrow();
+                assertEquals("distillery-tls", volume.getSecret().getSecretName(), where);
+                assertEquals(List.of("ca.crt"), volume.getSecret().getItems().stream().map(i -> i.getKey()).toList(),
+                        where + ": the CA only, not control's key");
+                assertEquals(ca.getFileName().toString(), volume.getSecret().getItems().get(0).getPath(), where);
+            }
         }
     }
 
