@@ -2,25 +2,21 @@ package dev.distillery;
 
 import dev.distillery.config.DistilleryConfig;
 import dev.distillery.distill.DistillationRun;
+import dev.distillery.jobs.InProcessLauncher;
 import dev.distillery.jobs.JobLauncher;
-import dev.distillery.jobs.Worker;
-import dev.distillery.jobs.ThreadWorkerHandle;
-import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.inject.Alternative;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
- * For every @QuarkusTest: each job's worker is a thread of the test JVM rather than a child process
- * (a test run has no packaged application to start). It is the real {@link Worker}, talking to the
- * test server's Workers service over gRPC on the test port, so claims, tokens, events and stops take
- * the production path; only the process boundary is missing (the ITs cover it).
+ * For every @QuarkusTest: jobs run on the {@link InProcessLauncher} (a test run has no packaged application
+ * to start a worker process from), whose workers reach the test server's Workers service on the test port.
+ * It is the real {@link dev.distillery.jobs.Worker}, so claims, tokens, events and stops take the production
+ * path; only the process boundary is missing (the ITs cover it).
  */
 public class ThreadWorkers {
 
@@ -29,23 +25,8 @@ public class ThreadWorkers {
     @Priority(1)
     @Singleton
     JobLauncher launcher(Instance<DistillationRun> training, DistilleryConfig config) {
-        return (job, token) -> {
-            int port = ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class);
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", port).usePlaintext().build();
-            CompletableFuture<Integer> exit = new CompletableFuture<>();
-            Thread thread = new Thread(() -> {
-                try {
-                    exit.complete(new Worker(training.get(), config.jobs().root(), Duration.ofSeconds(30),
-                            code -> exit.complete(code)).run(channel, job.getId(), token).code());
-                } catch (Throwable e) {
-                    exit.completeExceptionally(e);
-                } finally {
-                    channel.shutdownNow();
-                }
-            }, "test-worker-" + job.getId());
-            thread.setDaemon(true);
-            thread.start();
-            return new ThreadWorkerHandle(thread.getName(), thread, exit);
-        };
+        return new InProcessLauncher(training::get, config.jobs().root(), config.worker().grace(),
+                () -> ManagedChannelBuilder.forAddress("localhost",
+                        ConfigProvider.getConfig().getValue("quarkus.http.test-port", Integer.class)).usePlaintext().build());
     }
 }

@@ -6,6 +6,7 @@ import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
 import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
+import dev.distillery.jobs.InProcessLauncher;
 import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.jobs.ProcessLauncher;
@@ -26,7 +27,9 @@ import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
+import io.grpc.ManagedChannelBuilder;
 import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
@@ -173,7 +176,7 @@ public class Beans {
         return new Recipes(datasets, store, catalogue);
     }
 
-    /** What the worker role runs; in the control role only a test's in-process launcher uses it. */
+    /** What the worker role runs; in the control role only the in-process launcher uses it. */
     @Produces
     @Singleton
     DistillationRun distillationRun(DistilleryConfig config, Datasets datasets, ModelStore store, ModelSessions sessions,
@@ -183,12 +186,19 @@ public class Beans {
 
     @Produces
     @Singleton
-    JobLauncher launcher(DistilleryConfig config) {
+    JobLauncher launcher(DistilleryConfig config, Instance<DistillationRun> training) {
         return switch (config.jobs().launcher()) {
             case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress);
+            case "in-process" -> inProcess(config, training);
             default -> throw new IllegalArgumentException("distillery.jobs.launcher (DISTILLERY_JOB_LAUNCHER): unknown "
-                    + "launcher '" + config.jobs().launcher() + "'; this build has: process");
+                    + "launcher '" + config.jobs().launcher() + "'; this build has: process, in-process");
         };
+    }
+
+    private static JobLauncher inProcess(DistilleryConfig config, Instance<DistillationRun> training) {
+        InProcessLauncher.requireOneAtATime(config.jobs().maxRunning());
+        return new InProcessLauncher(training::get, config.jobs().root(), config.worker().grace(),
+                () -> ManagedChannelBuilder.forTarget(controlAddress()).usePlaintext().build());
     }
 
     /**
