@@ -8,7 +8,8 @@ writes what the server answered as JSON, for bench/summarize.py.
       Submits the recipe (YAML whose keys are the Recipe fields of recipe.proto, as `./distillery train`
       reads it; --set overrides one field by its dotted path, e.g. --set data.labelled_fraction=0.1
       --set teacher.name=t), prints its events, and writes the recipe sent, every event with its server
-      time, the finished model and its card (ModelInfo, with training.best_epoch). Exits 1 if the job fails.
+      time, the finished model and its card (ModelInfo, with training.best_epoch). It prints the job's id
+      ("  job ID") with the first event. Exits 1 if the job fails or is cancelled.
   evaluate --dataset D [--split test] [--latency-samples N] --out EVAL.json MODEL[:VERSION]...
       The Evaluate table for those models, each with its card.
 
@@ -91,6 +92,8 @@ def train(channel, args):
     for event in stub.Train(training_pb2.TrainRequest(recipe=recipe)):
         kind = event.WhichOneof("event")
         body = as_dict(getattr(event, kind))
+        if "job_id" not in record:
+            print(f"  job {event.job_id}", flush=True)
         record["job_id"] = event.job_id
         record["events"].append({"time": seconds(event.time), "kind": kind, **body})
         if kind == "stage":

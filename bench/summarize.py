@@ -7,6 +7,9 @@
   summarize.py own-teacher WORK PREFIX   bench/own-teacher: a PyTorch teacher, uploaded, distilled from
   summarize.py speed       WORK PREFIX   bench/speed: distillation stage vs the seed's loop; images/s
   summarize.py serving     WORK PREFIX   bench/serving: latency and calls/s against the bare grpc-java floor
+  summarize.py training-interference WORK PREFIX   bench/training-interference: Predict latency idle and while
+                                         a teacher trains, in-process against process launcher
+  summarize.py concurrent-jobs WORK PREFIX   bench/concurrent-jobs: two jobs at once against one by one
 
 Inputs: machine.txt (bench/lib.sh), job and evaluation records of bench/distillery_client.py (protobuf's
 JSON mapping: int64 fields arrive as strings, zero values are left out), results of bench/pytorch_peer.py.
@@ -468,7 +471,131 @@ def serving(work, prefix):
     write(prefix, merged, lines)
 
 
-COMMANDS = {"reference": reference, "quality": quality, "own-teacher": own_teacher, "speed": speed, "serving": serving}
+# --- training-interference ----------------------------------------------------------------------------
+
+INTERFERENCE_TARGET = 1.5  # training p99 over idle p99, process launcher
+
+
+def training_window(job, window):
+    """Whether the job was in its training stage from the measurement's start to its end, from its events."""
+    start, end = window
+    training_at = next((e["time"] for e in job["events"] if e["kind"] == "stage" and e.get("name") == "training"), None)
+    after = [e for e in job["events"] if training_at is not None and e["time"] > training_at and e["kind"] != "epoch"]
+    left_at = after[0]["time"] if after else None
+    epochs = [e for e in epoch_events(job) if start <= e["time"] <= end]
+    return {"training_stage_at": training_at, "measured_from": start, "measured_to": end,
+            "next_event": (after[0]["kind"] + (": " + after[0]["name"] if after[0].get("name") else "")) if after else None,
+            "next_event_at": left_at, "epochs_during_measurement": len(epochs),
+            "covered": training_at is not None and training_at <= start and (left_at is None or left_at >= end)}
+
+
+def training_interference(work, prefix):
+    """bench/training-interference: per launcher, <launcher>-idle.json and -training.json (ServingLoad),
+    -teacher.json (the teacher's job record), -window.txt (the measurement's start and end, epoch seconds) and
+    -threads.txt (the thread settings of the server and the worker)."""
+    machine = read_machine(work)
+    launchers = machine["launchers"].split(",")
+    merged = {"machine": machine, "launchers": {}}
+    lines = ["# Predict latency while a teacher trains: in-process against process launcher", "", machine_line(machine), ""]
+    rows, uncovered = [], []
+    for launcher in launchers:
+        idle, busy = load(work, launcher + "-idle.json"), load(work, launcher + "-training.json")
+        job = load(work, launcher + "-teacher.json")
+        with open(os.path.join(work, launcher + "-window.txt")) as f:
+            window = training_window(job, [float(line) for line in f.read().split()])
+        with open(os.path.join(work, launcher + "-threads.txt")) as f:
+            threads = dict(line.rstrip("\n").split(": ", 1) for line in f if ": " in line)
+        levels = []
+        for quiet, loaded in zip(idle["targets"][0]["levels"], busy["targets"][0]["levels"]):
+            levels.append({"concurrency": quiet["concurrency"], "idle": quiet, "training": loaded,
+                           "p99_training_over_idle": round(loaded["p99_ms"] / quiet["p99_ms"], 2),
+                           "p50_training_over_idle": round(loaded["p50_ms"] / quiet["p50_ms"], 2)})
+        merged["launchers"][launcher] = {"threads": threads, "teacher": {"job_id": job.get("job_id"),
+                                         "recipe_file": job["recipe_file"], "window": window}, "levels": levels}
+        if not window["covered"]:
+            uncovered.append(launcher)
+        for level in levels:
+            rows.append((launcher, level))
+        load_run = idle
+    lines += ["Closed loop, Predict on %s, one tensor (%s) per call on one loopback channel; per level %s s warm-up "
+              "and %s s measured, after %s s at concurrency 8 to warm the server. The teacher: %s (output renamed), "
+              "measured from its `training` stage on and cancelled after." % (
+                  load_run["model"], "x".join(str(d) for d in load_run["input_shape"]), load_run["warmup_seconds"],
+                  load_run["seconds"], load_run["server_warmup_seconds"],
+                  merged["launchers"][launchers[0]]["teacher"]["recipe_file"]), "",
+              "| launcher | concurrency | idle p50 / p99 ms | training p50 / p99 ms | p99 training / idle | "
+              "calls/s idle / training | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for launcher, level in rows:
+        q, t = level["idle"], level["training"]
+        lines.append("| %s | %d | %.3f / %.3f | %.3f / %.3f | %.2fx | %.0f / %.0f | %d |" % (
+            launcher, level["concurrency"], q["p50_ms"], q["p99_ms"], t["p50_ms"], t["p99_ms"],
+            level["p99_training_over_idle"], q["calls_per_second"], t["calls_per_second"], q["errors"] + t["errors"]))
+    lines.append("")
+    if "process" in merged["launchers"]:
+        worst = max(level["p99_training_over_idle"] for level in merged["launchers"]["process"]["levels"])
+        merged["process_target_met"] = worst <= INTERFERENCE_TARGET
+        lines += ["Target: p99 while training at most %.1fx the idle p99 with the process launcher: %s (worst %.2fx)." % (
+            INTERFERENCE_TARGET, "met" if worst <= INTERFERENCE_TARGET else "**not met**", worst), ""]
+    lines += ["Threads (from each process's command line and environment) and the teacher's progress:", ""]
+    for launcher in launchers:
+        entry = merged["launchers"][launcher]
+        w = entry["teacher"]["window"]
+        lines.append("- %s: server %s; worker %s. Teacher in its training stage throughout the measurement: %s "
+                     "(%d epochs ended during it; next event: %s)." % (
+                         launcher, entry["threads"].get("server", "?").strip(), entry["threads"].get("worker", "?").strip(),
+                         "yes" if w["covered"] else "**no**", w["epochs_during_measurement"], w["next_event"] or "none"))
+    lines.append("")
+    if uncovered:
+        print("\n".join(lines))
+        sys.exit("the teacher was not in its training stage during the whole measurement with: %s; no result "
+                 "written (a longer teacher recipe, or shorter --seconds)" % ", ".join(uncovered))
+    write(prefix, merged, lines)
+
+
+# --- concurrent-jobs ----------------------------------------------------------------------------------
+
+def concurrent_jobs(work, prefix):
+    """bench/concurrent-jobs: the job records <arrangement>-a.json and -b.json of the arrangements together and
+    sequential, and evaluation.json (Evaluate on the test split of the four students)."""
+    machine = read_machine(work)
+    rows = evaluation_rows(load(work, "evaluation.json"))
+    merged = {"machine": machine, "arrangements": {}}
+    for arrangement in ("together", "sequential"):
+        jobs = {}
+        for job_name in ("a", "b"):
+            job = load(work, "%s-%s.json" % (arrangement, job_name))
+            facts = run_facts(job)
+            row = rows[(facts["model"], facts["version"])]
+            started = next(e["time"] for e in job["events"] if e["kind"] == "stage" and e.get("name") == "started")
+            facts.update({"queued_at": job["events"][0]["time"], "started_at": started, "ended_at": job["events"][-1]["time"],
+                          "run_seconds": round(job["events"][-1]["time"] - started, 1),
+                          "test_top1_accuracy": row["top1_accuracy"], "sha256": row["card"].get("sha256")})
+            jobs[job_name] = facts
+        wall = max(j["ended_at"] for j in jobs.values()) - min(j["queued_at"] for j in jobs.values())
+        merged["arrangements"][arrangement] = {"wall_seconds": round(wall, 1), "jobs": jobs}
+    together, sequential = merged["arrangements"]["together"], merged["arrangements"]["sequential"]
+    merged["together_over_sequential_wall"] = round(together["wall_seconds"] / sequential["wall_seconds"], 2)
+    lines = ["# Two training jobs at once against one after the other (process launcher)", "", machine_line(machine), "",
+             "Two students (recipes/quick-student.yaml, %s epochs, seeds 1 and 2) submitted at the same moment: "
+             "together with max-running 2, one by one with max-running 1 (a new server, same store). Wall time: the "
+             "first job's queued event to the last job's end (server time); job s: its own started event to its end, "
+             "the worker's start included. Test top-1: Evaluate on the whole test split." % machine.get("student epochs"), "",
+             "| arrangement | wall s | job | seed | job s | best val acc | test top-1 |", "|---|---:|---|---:|---:|---:|---:|"]
+    labels = {"together": "together (max-running 2)", "sequential": "one by one (max-running 1)"}
+    for arrangement, entry in merged["arrangements"].items():
+        for job_name, j in entry["jobs"].items():
+            lines.append("| %s | %.1f | %s | %d | %.1f | %.2f %% | %.2f %% |" % (
+                labels[arrangement], entry["wall_seconds"], j["model"], j["seed"], j["run_seconds"],
+                100 * (j["best_validation_accuracy"] or 0), 100 * j["test_top1_accuracy"]))
+    same = [together["jobs"][n]["sha256"] == sequential["jobs"][n]["sha256"] for n in ("a", "b")]
+    merged["same_models"] = all(same)
+    lines += ["", "Wall time together / one by one: %.2fx. The same seed made the same ONNX file in both "
+              "arrangements: %s." % (merged["together_over_sequential_wall"], "yes" if all(same) else "**no**"), ""]
+    write(prefix, merged, lines)
+
+
+COMMANDS = {"reference": reference, "quality": quality, "own-teacher": own_teacher, "speed": speed, "serving": serving,
+            "training-interference": training_interference, "concurrent-jobs": concurrent_jobs}
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] not in COMMANDS:

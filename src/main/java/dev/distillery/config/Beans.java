@@ -6,6 +6,8 @@ import dev.distillery.data.Datasets;
 import dev.distillery.distill.DistillationRun;
 import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
+import dev.distillery.jobs.ControlChannel;
+import dev.distillery.jobs.InProcessLauncher;
 import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.JobManager;
 import dev.distillery.jobs.ProcessLauncher;
@@ -177,7 +179,7 @@ public class Beans {
         return new Recipes(datasets, store, catalogue);
     }
 
-    /** What the worker role runs; in the control role only a test's in-process launcher uses it. */
+    /** What the worker role runs; in the control role only the in-process launcher uses it. */
     @Produces
     @Singleton
     DistillationRun distillationRun(DistilleryConfig config, Datasets datasets, ModelStore store, ModelSessions sessions,
@@ -187,15 +189,22 @@ public class Beans {
 
     @Produces
     @Singleton
-    JobLauncher launcher(DistilleryConfig config, Instance<KubernetesClient> kubernetes) {
+    JobLauncher launcher(DistilleryConfig config, Instance<KubernetesClient> kubernetes, Instance<DistillationRun> training) {
         return switch (config.jobs().launcher()) {
             case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress);
             // The template is checked now: a missing or broken one stops the start.
             case "kubernetes" -> new KubernetesLauncher(kubernetes.get(), WorkerJobTemplate.read(
                     config.jobs().kubernetes().template(), config.jobs().kubernetes().controlAddress()));
+            case "in-process" -> inProcess(config, training);
             default -> throw new IllegalArgumentException("distillery.jobs.launcher (DISTILLERY_JOB_LAUNCHER): unknown "
-                    + "launcher '" + config.jobs().launcher() + "'; this build has: process, kubernetes");
+                    + "launcher '" + config.jobs().launcher() + "'; this build has: process, kubernetes, in-process");
         };
+    }
+
+    private static JobLauncher inProcess(DistilleryConfig config, Instance<DistillationRun> training) {
+        InProcessLauncher.requireOneAtATime(config.jobs().maxRunning());
+        return new InProcessLauncher(training::get, config.jobs().root(), config.worker().grace(),
+                () -> ControlChannel.open(controlAddress(), config.worker().tlsCa()));
     }
 
     /**

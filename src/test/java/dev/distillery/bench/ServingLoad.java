@@ -56,9 +56,13 @@ import java.util.concurrent.TimeUnit;
  * <p>Usage: {@code ServingLoad --distillery HOST:PORT --distillery-pid PID --floor HOST:PORT --floor-pid PID
  * --version-dir DIR --model NAME --unbatched-model NAME --levels 1,8,32,64 --warmup 3 --seconds 10
  * --server-warmup 15 --out FILE
- * [--targets floor,predict,...]} (every target when not given).
+ * [--targets floor,predict,...] [--raw false]}: every target when {@code --targets} is not given (the floor's and
+ * the unbatched model's options are needed only when their targets are called); {@code --raw false} leaves out
+ * the raw call.
  */
 public final class ServingLoad {
+
+    private static final List<String> TARGETS = List.of("floor", "predict", "predict-unbatched", "infer", "infer-unbatched");
 
     private ServingLoad() {}
 
@@ -82,31 +86,34 @@ public final class ServingLoad {
         results.put("warmup_seconds", warmup);
         results.put("seconds", seconds);
         results.put("server_warmup_seconds", Double.parseDouble(options.get("server-warmup")));
-        System.out.println("== raw in-process ONNX Runtime call, concurrency 1");
-        Map<String, Object> raw = level(raw(versionDir.resolve(ModelStore.MODEL_FILE), shape, image, warmup, seconds));
-        System.out.println(line("raw", raw));
-        results.put("raw", raw);
+        if (Boolean.parseBoolean(options.get("raw"))) {
+            System.out.println("== raw in-process ONNX Runtime call, concurrency 1");
+            Map<String, Object> raw = level(raw(versionDir.resolve(ModelStore.MODEL_FILE), shape, image, warmup, seconds));
+            System.out.println(line("raw", raw));
+            results.put("raw", raw);
+        }
 
         EventLoopGroup loop = new NioEventLoopGroup(1);
-        ManagedChannel floor = channel(options.get("floor"), loop);
+        List<String> names = List.of(options.get("targets").split(","));
+        boolean floorCalled = names.contains("floor");
+        ManagedChannel floor = floorCalled ? channel(options.get("floor"), loop) : null;
         ManagedChannel distillery = channel(options.get("distillery"), loop);
-        ProcessHandle floorProcess = process(options.get("floor-pid"));
+        ProcessHandle floorProcess = floorCalled ? process(options.get("floor-pid")) : null;
         ProcessHandle distilleryProcess = process(options.get("distillery-pid"));
         String model = options.get("model");
         String unbatched = options.get("unbatched-model");
-        List<Target> all = List.of(
-                new Target("floor", "Predict", floor, PredictionGrpc.getPredictMethod(), predict(model, shape, image), floorProcess),
-                new Target("predict", "Predict", distillery, PredictionGrpc.getPredictMethod(),
-                        predict(model, shape, image), distilleryProcess),
-                new Target("predict-unbatched", "Predict", distillery, PredictionGrpc.getPredictMethod(),
-                        predict(unbatched, shape, image), distilleryProcess),
-                new Target("infer", "ModelInfer", distillery, GRPCInferenceServiceGrpc.getModelInferMethod(),
-                        infer(model, shape, image), distilleryProcess),
-                new Target("infer-unbatched", "ModelInfer", distillery, GRPCInferenceServiceGrpc.getModelInferMethod(),
-                        infer(unbatched, shape, image), distilleryProcess));
-        List<String> names = options.containsKey("targets") ? List.of(options.get("targets").split(","))
-                : all.stream().map(Target::name).toList();
-        List<Target> targets = all.stream().filter(t -> names.contains(t.name())).toList();
+        List<Target> targets = TARGETS.stream().filter(names::contains).map(name -> switch (name) {
+            case "floor" -> new Target(name, "Predict", floor, PredictionGrpc.getPredictMethod(), predict(model, shape, image),
+                    floorProcess);
+            case "predict" -> new Target(name, "Predict", distillery, PredictionGrpc.getPredictMethod(),
+                    predict(model, shape, image), distilleryProcess);
+            case "predict-unbatched" -> new Target(name, "Predict", distillery, PredictionGrpc.getPredictMethod(),
+                    predict(unbatched, shape, image), distilleryProcess);
+            case "infer" -> new Target(name, "ModelInfer", distillery, GRPCInferenceServiceGrpc.getModelInferMethod(),
+                    infer(model, shape, image), distilleryProcess);
+            default -> new Target(name, "ModelInfer", distillery, GRPCInferenceServiceGrpc.getModelInferMethod(),
+                    infer(unbatched, shape, image), distilleryProcess);
+        }).toList();
         // Every path compiled before any level is measured: the first level would otherwise pay for the JIT.
         double serverWarmup = Double.parseDouble(options.get("server-warmup"));
         System.out.printf("== warm-up: every target at concurrency 8 for %.0f s%n", serverWarmup);
@@ -131,7 +138,9 @@ public final class ServingLoad {
             out.add(entry);
         }
         results.put("targets", out);
-        floor.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (floor != null) {
+            floor.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
         distillery.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         loop.shutdownGracefully();
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(Path.of(options.get("out")).toFile(), results);
@@ -250,17 +259,27 @@ public final class ServingLoad {
 
     private static Map<String, String> options(String[] args) throws IOException {
         Map<String, String> options = new LinkedHashMap<>(Map.of("levels", "1,8,32,64", "warmup", "3", "seconds", "10",
-                "server-warmup", "15"));
+                "server-warmup", "15", "raw", "true", "targets", String.join(",", TARGETS)));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("expected an option, got " + args[i]);
             }
             options.put(args[i].substring(2), args[i + 1]);
         }
-        for (String required : List.of("distillery", "distillery-pid", "floor", "floor-pid", "version-dir", "model",
-                "unbatched-model", "out")) {
-            if (!options.containsKey(required)) {
-                throw new IllegalArgumentException("missing --" + required);
+        List<String> required = new ArrayList<>(List.of("distillery", "distillery-pid", "version-dir", "model", "out"));
+        List<String> targets = List.of(options.get("targets").split(","));
+        if (!TARGETS.containsAll(targets)) {
+            throw new IllegalArgumentException("--targets takes some of " + TARGETS + ", not " + targets);
+        }
+        if (targets.contains("floor")) {
+            required.addAll(List.of("floor", "floor-pid"));
+        }
+        if (targets.stream().anyMatch(name -> name.endsWith("-unbatched"))) {
+            required.add("unbatched-model");
+        }
+        for (String name : required) {
+            if (!options.containsKey(name)) {
+                throw new IllegalArgumentException("missing --" + name);
             }
         }
         return options;

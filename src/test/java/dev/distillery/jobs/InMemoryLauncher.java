@@ -22,7 +22,9 @@ import java.util.function.Consumer;
 /**
  * A launcher whose workers are threads of the test's JVM: each claims its job from the job manager
  * with its token, runs a {@link JobRunner} and reports through its {@link WorkerLink}, as a worker
- * process does over the Workers channel, and ends with the exit code a worker process would.
+ * process does over the Workers channel, and ends with the exit code a worker process would. It calls the
+ * job manager directly, without gRPC, so that the manager's tests can also make a worker crash
+ * ({@link Crash}); the real Worker on its threads is {@link InProcessLauncher}.
  */
 public final class InMemoryLauncher implements JobLauncher {
 
@@ -60,11 +62,7 @@ public final class InMemoryLauncher implements JobLauncher {
     @Override
     public WorkerHandle launch(Job job, String token) {
         launched.add(job.getId());
-        CompletableFuture<Integer> exit = new CompletableFuture<>();
-        Thread worker = new Thread(() -> exit.complete(work(job.getId(), token)), "in-memory-worker");
-        worker.setDaemon(true);
-        worker.start();
-        return new ThreadWorkerHandle("in-memory worker of job " + job.getId(), worker, exit);
+        return new ThreadWorker("in-memory-worker-" + job.getId()).start(() -> work(job.getId(), token));
     }
 
     private int work(String jobId, String token) {
