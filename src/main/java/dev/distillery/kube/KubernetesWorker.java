@@ -148,7 +148,14 @@ final class KubernetesWorker implements WorkerHandle {
     private void logTail(Pod pod) {
         String podName = pod.getMetadata().getName();
         try {
-            String log = client.pods().withName(podName).inContainer(container).tailingLines(LOG_TAIL_LINES).getLog();
+            // One GET of pods/log: the client's getLog() first waits for the pod to be ready with a watch, a call
+            // the Role does not grant, and a failed worker's pod is already done.
+            String log = client.raw("/api/v1/namespaces/" + pod.getMetadata().getNamespace() + "/pods/" + podName
+                    + "/log?container=" + container + "&tailLines=" + LOG_TAIL_LINES);
+            if (log == null) {
+                LOG.warnf("the worker pod %s of job %s has no log (gone already)", podName, jobId);
+                return;
+            }
             LOG.warnf("the last lines of the worker pod %s of job %s:%n%s", podName, jobId, log);
         } catch (KubernetesClientException e) {
             LOG.warnf("cannot read the log of the worker pod %s of job %s: %s", podName, jobId, e.getMessage());

@@ -56,7 +56,9 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -206,19 +208,36 @@ class KubernetesLauncherTest {
         return "distillery-worker-" + id;
     }
 
-    /** Waits (a watch, not a poll) for the Job of {@code id} to satisfy {@code condition}. */
+    /** Waits for the Job of {@code id} to satisfy {@code condition}. */
     private static io.fabric8.kubernetes.api.model.batch.v1.Job kubeJob(String id,
             Predicate<io.fabric8.kubernetes.api.model.batch.v1.Job> condition) {
-        return client.batch().v1().jobs().withName(jobName(id)).waitUntilCondition(j -> j != null && condition.test(j),
-                60, TimeUnit.SECONDS);
+        return poll(() -> client.batch().v1().jobs().withName(jobName(id)).get(), j -> j != null && condition.test(j),
+                "the Job of " + id);
     }
 
     private static void awaitGone(String id) {
-        assertNull(client.batch().v1().jobs().withName(jobName(id)).waitUntilCondition(Objects::isNull, 60, TimeUnit.SECONDS));
+        poll(() -> client.batch().v1().jobs().withName(jobName(id)).get(), Objects::isNull, "the Job of " + id + " deleted");
+    }
+
+    /**
+     * Reads until {@code condition} holds, for at most a minute. A poll, not a watch: the mock API server's watches
+     * do not replay what happened between their list and their watch, so a watch can miss a change for good.
+     */
+    private static <T> T poll(Supplier<T> read, Predicate<T> condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        for (T value = read.get(); ; value = read.get()) {
+            if (condition.test(value)) {
+                return value;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("waited a minute for " + what + "; last seen: " + value);
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
     }
 
     private static String token(String id) {
-        Secret secret = client.secrets().withName(jobName(id)).waitUntilCondition(Objects::nonNull, 60, TimeUnit.SECONDS);
+        Secret secret = poll(() -> client.secrets().withName(jobName(id)).get(), Objects::nonNull, "the Secret of " + id);
         return new String(Base64.getDecoder().decode(secret.getData().get("token")), StandardCharsets.UTF_8);
     }
 
@@ -295,7 +314,7 @@ class KubernetesLauncherTest {
         assertEquals("nvidia.com/gpu", pod.getSpec().getTolerations().get(0).getKey());
         assertEquals("1", pod.getSpec().getContainers().get(0).getResources().getLimits().get("nvidia.com/gpu").toString());
 
-        Secret secret = client.secrets().withName(jobName(id)).waitUntilCondition(Objects::nonNull, 60, TimeUnit.SECONDS);
+        Secret secret = poll(() -> client.secrets().withName(jobName(id)).get(), Objects::nonNull, "the Secret of " + id);
         assertTrue(secret.getMetadata().getLabels().entrySet().containsAll(labels.entrySet()));
         assertEquals(job.getMetadata().getUid(), secret.getMetadata().getOwnerReferences().get(0).getUid(),
                 "the Secret goes with its Job");
