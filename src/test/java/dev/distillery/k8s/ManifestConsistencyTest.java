@@ -60,8 +60,7 @@ class ManifestConsistencyTest {
      * kubernetes launcher's worker template, the S3 store). Each leaves this list once application.properties or
      * a config mapping reads it; {@link #theEnvironmentCheckKnowsWhatTheApplicationReads} fails until it does.
      */
-    static final Set<String> EXPECTED_TO_LAND = Set.of("DISTILLERY_WORKER_TEMPLATE", "DISTILLERY_STORE_TYPE",
-            "DISTILLERY_S3_BUCKET", "DISTILLERY_S3_ENDPOINT", "DISTILLERY_S3_REGION", "DISTILLERY_S3_PREFIX");
+    static final Set<String> EXPECTED_TO_LAND = Set.of("DISTILLERY_WORKER_TEMPLATE");
 
     /** Variables read by what the application runs on, not by its configuration, and who reads each. */
     static final Map<String, String> READ_BY_LIBRARIES = Map.of(
