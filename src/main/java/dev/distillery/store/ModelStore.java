@@ -122,7 +122,7 @@ public final class ModelStore {
 
     /** Rejects names that are not safe as a single folder name. */
     public static String checkName(String name) {
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (name == null || !isName(name)) {
             throw DistilleryException.invalid(
                     "model name '%s' is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
                     name);
@@ -294,7 +294,7 @@ public final class ModelStore {
      * each complete version whose objects' ETags differ from the cached copy's and removes each cached version
      * the bucket no longer holds. Nothing to do without a bucket.
      */
-    public void sync(Optional<String> name) {
+    private void sync(Optional<String> name) {
         if (bucket.isEmpty()) {
             return;
         }
@@ -493,7 +493,7 @@ public final class ModelStore {
         try (Stream<Path> entries = Files.list(root)) {
             return entries.filter(Files::isDirectory)
                     .map(p -> p.getFileName().toString())
-                    .filter(n -> !n.startsWith(TEMP_PREFIX) && NAME.matcher(n).matches())
+                    .filter(n -> !n.startsWith(TEMP_PREFIX) && isName(n))
                     .sorted()
                     .toList();
         } catch (IOException e) {
@@ -522,6 +522,11 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list versions of " + name, e);
         }
+    }
+
+    /** True for a name {@link #checkName} accepts: a model folder's (or a bucket key's first part). */
+    static boolean isName(String name) {
+        return NAME.matcher(name).matches();
     }
 
     /** True for a version folder's (or key's) name: a positive integer without leading zeros. */

@@ -96,8 +96,8 @@ public final class S3Bucket implements AutoCloseable {
     public Map<String, NavigableMap<Long, Tags>> committed(Optional<String> name) {
         Map<String, Map<Long, String[]>> found = new TreeMap<>();
         for (S3Object object : list(name)) {
-            String[] parts = relative(object.key()).split("/", -1);
-            if (parts.length == 3 && ModelStore.isVersion(parts[1])) {
+            String[] parts = versionKey(object);
+            if (parts.length == 3) {
                 int slot = parts[2].equals(ModelStore.MODEL_FILE) ? 0 : parts[2].equals(ModelStore.CARD_FILE) ? 1 : -1;
                 if (slot >= 0) {
                     found.computeIfAbsent(parts[0], n -> new TreeMap<>())
@@ -189,8 +189,8 @@ public final class S3Bucket implements AutoCloseable {
     private List<Long> numbered(String name) {
         List<Long> numbers = new ArrayList<>();
         for (S3Object object : list(Optional.of(name))) {
-            String[] parts = relative(object.key()).split("/", -1);
-            if (parts.length == 3 && ModelStore.isVersion(parts[1])) {
+            String[] parts = versionKey(object);
+            if (parts.length == 3) {
                 numbers.add(Long.parseLong(parts[1]));
             }
         }
@@ -225,8 +225,13 @@ public final class S3Bucket implements AutoCloseable {
         return client.listObjectsV2Paginator(request -> request.bucket(settings.bucket()).prefix(prefix)).contents();
     }
 
-    private String relative(String key) {
-        return key.substring(settings.prefix().length());
+    /**
+     * A version's object's key, below the prefix, as {name, version, file}; an empty array for any other key (the
+     * last-version marker, or a name the store would refuse, which must never become a folder of the cache).
+     */
+    private String[] versionKey(S3Object object) {
+        String[] parts = object.key().substring(settings.prefix().length()).split("/", -1);
+        return parts.length == 3 && ModelStore.isName(parts[0]) && ModelStore.isVersion(parts[1]) ? parts : new String[0];
     }
 
     private String key(String name, long version, String file) {

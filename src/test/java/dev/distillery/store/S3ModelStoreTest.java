@@ -173,6 +173,18 @@ class S3ModelStoreTest {
     }
 
     @Test
+    void keysWhoseModelNameTheStoreRefusesNeverBecomeCacheFolders() {
+        for (String name : List.of("..", ".hidden")) {
+            put("distillery/" + name + "/1/model.onnx", new byte[] {1});
+            put("distillery/" + name + "/1/model.json", "{}".getBytes(StandardCharsets.UTF_8));
+        }
+        ModelStore reader = replica("reader");
+        assertEquals(List.of(), reader.modelNames());
+        assertFalse(Files.exists(caches.resolve("reader/.hidden")));
+        assertFalse(Files.exists(caches.resolve("1")), "nothing written beside the cache");
+    }
+
+    @Test
     void aDeletedVersionIsNotFoundEverywhereAndItsNumberIsNeverGivenOutAgain() {
         ModelStore control = replica("control");
         ModelStore serve = replica("serve");
