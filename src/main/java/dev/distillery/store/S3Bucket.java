@@ -138,8 +138,8 @@ public final class S3Bucket implements AutoCloseable {
             String cardTag = putIfAbsent(key(name, version, ModelStore.CARD_FILE),
                     RequestBody.fromString(card.apply(version), StandardCharsets.UTF_8))
                     .orElseThrow(() -> new IllegalStateException("model.json of " + name + "/" + claimed + " appeared in "
-                            + settings + " although this process claimed that version: another writer ignores the "
-                            + "claim (If-None-Match) on model.onnx"));
+                            + settings + " although this process claimed that version: the service does not make "
+                            + "If-None-Match: * atomic, so two writers claimed it; use one that does"));
             return new Stored(version, new Tags(onnxTag.get(), cardTag));
         }
     }

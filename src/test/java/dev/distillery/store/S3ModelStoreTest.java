@@ -174,14 +174,14 @@ class S3ModelStoreTest {
 
     @Test
     void keysWhoseModelNameTheStoreRefusesNeverBecomeCacheFolders() {
-        for (String name : List.of("..", ".hidden")) {
+        for (String name : List.of(".hidden", "-dash", "x".repeat(65))) {
             put("distillery/" + name + "/1/model.onnx", new byte[] {1});
             put("distillery/" + name + "/1/model.json", "{}".getBytes(StandardCharsets.UTF_8));
         }
         ModelStore reader = replica("reader");
         assertEquals(List.of(), reader.modelNames());
         assertFalse(Files.exists(caches.resolve("reader/.hidden")));
-        assertFalse(Files.exists(caches.resolve("1")), "nothing written beside the cache");
+        assertFalse(Files.exists(caches.resolve("reader/-dash")));
     }
 
     @Test
@@ -210,9 +210,9 @@ class S3ModelStoreTest {
     }
 
     @Test
-    void twoReplicasAddingAtOnceGetDistinctVersionsAndNeitherOverwritesTheOther() throws Exception {
-        int perReplica = 6;
-        List<ModelStore> replicas = List.of(replica("one"), replica("two"));
+    void replicasAddingAtOnceGetDistinctVersionsAndNoneOverwritesAnother() throws Exception {
+        int perReplica = 8;
+        List<ModelStore> replicas = List.of(replica("one"), replica("two"), replica("three"));
         CountDownLatch start = new CountDownLatch(1);
         ExecutorService threads = Executors.newFixedThreadPool(replicas.size());
         List<Future<List<ModelInfo>>> added = new ArrayList<>();

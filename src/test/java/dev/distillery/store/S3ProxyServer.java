@@ -21,8 +21,10 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * A real S3-compatible server on this machine for the tests: S3Proxy ({@code target/s3proxy/s3proxy.jar}, put there
- * by the build) with its in-memory backend, as a process of its own so that its Jetty and jclouds stay off the
- * tests' classpath. It checks AWS signatures with the credentials {@link #ACCESS_KEY} / {@link #SECRET_KEY}, which
+ * by the build) with its in-memory backend {@code transient-nio2}, as a process of its own so that its Jetty and
+ * jclouds stay off the tests' classpath. That backend makes {@code If-None-Match: *} atomic (it links the new object
+ * into place, which fails when one is there); S3Proxy's older {@code transient} backend checks first and then
+ * writes, so two concurrent conditional writes of one key can both succeed there. It checks AWS signatures with the credentials {@link #ACCESS_KEY} / {@link #SECRET_KEY}, which
  * the AWS SDK's default chain reads from the system properties {@link #credentials()} sets.
  */
 public record S3ProxyServer(Process process, URI endpoint, Path log) implements AutoCloseable {
@@ -46,7 +48,7 @@ public record S3ProxyServer(Process process, URI endpoint, Path log) implements 
                 "s3proxy.authorization=aws-v2-or-v4",
                 "s3proxy.identity=" + ACCESS_KEY,
                 "s3proxy.credential=" + SECRET_KEY,
-                "jclouds.provider=transient",
+                "jclouds.provider=transient-nio2",
                 "jclouds.identity=" + ACCESS_KEY,
                 "jclouds.credential=" + SECRET_KEY) + "\n");
         Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
