@@ -38,8 +38,13 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * model.onnx, and a writer that claimed a number not above that record gives it up, so a number is never given
  * out twice. Credentials come from the AWS SDK's default chain ({@code AWS_ACCESS_KEY_ID},
  * {@code AWS_SECRET_ACCESS_KEY}, ...).
+ *
+ * <p>What remains racy: the claim needs a service that makes {@code If-None-Match: *} atomic (AWS S3, MinIO, R2,
+ * S3Proxy's nio2 backends); on one that checks and then writes, two writers may both write one model.onnx, and the
+ * second model.json write then fails saying so. Deletes are meant to come from one process (control): two deletes of
+ * one model racing from two processes could write {@code .last-version} out of order.
  */
-public final class S3Bucket implements AutoCloseable {
+public final class S3Bucket {
 
     /** Where the bucket is: {@code prefix} is empty or ends with '/'; no endpoint means AWS's for the region. */
     public record Settings(String bucket, Optional<URI> endpoint, String region, String prefix) {
@@ -172,11 +177,6 @@ public final class S3Bucket implements AutoCloseable {
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         }
-    }
-
-    @Override
-    public void close() {
-        client.close();
     }
 
     /** E.g. {@code s3://models/distillery/}. */
