@@ -12,8 +12,9 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready once the model store is readable and writable and ONNX Runtime has started, and, for the
- * control role, once the job folder is writable (a serve-only replica does not need it).
+ * Ready once the model store answers ({@link ModelStore#healthy}: its folder readable, and writable where this
+ * replica writes to it; with s3 the bucket answers and the cache is writable) and ONNX Runtime has started, and,
+ * for the control role, once the job folder is writable (a serve-only replica does not need it).
  */
 @Readiness
 @ApplicationScoped
@@ -37,7 +38,7 @@ public class Health implements HealthCheck {
         HealthCheckResponseBuilder response = HealthCheckResponse.named("distillery")
                 .status(store.healthy() && (!control || jobs.healthy()))
                 .withData("roles", roles.toString())
-                .withData("store", store.root().toString())
+                .withData("store", store.location())
                 .withData("onnxruntime", runtime.environment().getVersion() + " on " + runtime.provider());
         if (control) {
             response.withData("jobs", jobs.root().toString());

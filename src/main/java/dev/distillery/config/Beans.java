@@ -26,6 +26,7 @@ import dev.distillery.serve.StoreWatcher;
 import dev.distillery.serve.VersionPolicies;
 import dev.distillery.serve.oip.InferenceProtocol;
 import dev.distillery.store.ModelStore;
+import dev.distillery.store.S3Bucket;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.LaunchMode;
@@ -60,8 +61,16 @@ public class Beans {
     @Produces
     @Singleton
     @Startup
-    ModelStore store(DistilleryConfig config) {
-        return new ModelStore(config.store().root());
+    ModelStore store(DistilleryConfig config, Roles roles) {
+        DistilleryConfig.Store store = config.store();
+        return switch (store.type()) {
+            // A serve replica only reads the store.
+            case "filesystem" -> ModelStore.onDisk(store.root(), roles.holds(Roles.Role.CONTROL) || roles.holds(Roles.Role.WORKER));
+            case "s3" -> ModelStore.inBucket(new S3Bucket(new S3Bucket.Settings(store.s3().bucket().orElse(""),
+                    store.s3().endpoint(), store.s3().region(), store.s3().prefix().orElse(""))), store.root());
+            default -> throw new IllegalArgumentException("distillery.store.type (DISTILLERY_STORE_TYPE): unknown store '"
+                    + store.type() + "'; stores are filesystem and s3");
+        };
     }
 
     @Produces

@@ -2,6 +2,7 @@ package dev.distillery.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -35,12 +36,32 @@ public interface DistilleryConfig {
     Tls tls();
 
     interface Store {
-        /** Root of the model repository. */
+        /** filesystem (the versions live in root) or s3 (they live in a bucket; root is this replica's cache). */
+        @WithDefault("filesystem")
+        String type();
+
+        /** Root of the model repository, or with s3 this replica's cache of the bucket. */
         Path root();
+
+        S3 s3();
 
         /** Largest ONNX file UploadModel accepts, in bytes. */
         @WithDefault("536870912")
         long maxUploadBytes();
+    }
+
+    /** The bucket of distillery.store.type=s3; credentials come from the AWS SDK's default chain. */
+    interface S3 {
+        Optional<String> bucket();
+
+        /** An S3-compatible service's URL; none means AWS's endpoint for the region. */
+        Optional<URI> endpoint();
+
+        @WithDefault("us-east-1")
+        String region();
+
+        /** Put before every key, e.g. "distillery/"; none for the bucket's top. */
+        Optional<String> prefix();
     }
 
     interface Jobs {

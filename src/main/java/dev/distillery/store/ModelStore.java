@@ -20,9 +20,16 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -40,20 +47,53 @@ import java.util.stream.Stream;
  * sha256 of its model.onnx, which {@link #readModel} checks before a server loads it. Another process (a
  * replica, a training worker, a person) adds a version the same way, a folder filled elsewhere and renamed
  * into place, and replaces one by renaming a new model.onnx over the old and then a new model.json last.
+ *
+ * <p>With a shared {@link S3Bucket} ({@code distillery.store.type=s3}) the bucket holds the versions and the folder
+ * is this replica's cache of it: a version is added to the bucket first (its number claimed there, so two
+ * replicas adding at once get different numbers) and then to the cache; a delete removes it from the bucket
+ * first. What answers "what is in the store" ({@link #list}, {@link #get}, {@link #modelNames}) first brings the
+ * cache in line with the bucket ({@link #sync}): it downloads the versions whose objects' ETags differ from the
+ * cached copy's (so a poll downloads nothing that has not changed) and removes the versions gone from the bucket.
+ * The files a server loads are always the cache's, checked against their card's sha256 as on disk.
  */
 public final class ModelStore {
 
     public static final String MODEL_FILE = "model.onnx";
     public static final String CARD_FILE = "model.json";
+    static final String LAST_VERSION_FILE = ".last-version";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern VERSION = Pattern.compile("[1-9][0-9]{0,17}");
     private static final String TEMP_PREFIX = ".tmp-";
-    private static final String LAST_VERSION_FILE = ".last-version";
+    /** In a cached version's folder: the ETags of the bucket's objects it was downloaded from. */
+    private static final String TAGS_FILE = ".etags";
     private static final int HASH_BUFFER = 1 << 20;
 
     private final Path root;
+    private final Optional<S3Bucket> bucket;
+    private final boolean writes;
 
+    /** A store on disk that this process writes to. */
     public ModelStore(Path root) {
+        this(root, Optional.empty(), true);
+    }
+
+    /**
+     * A store on disk; {@code writes} is false for a replica that only reads it (a serve replica), which then
+     * needs no write access to be ready.
+     */
+    public static ModelStore onDisk(Path root, boolean writes) {
+        return new ModelStore(root, Optional.empty(), writes);
+    }
+
+    /** A store in a shared bucket, cached in {@code cache}, which this process always writes to. */
+    public static ModelStore inBucket(S3Bucket bucket, Path cache) {
+        return new ModelStore(cache, Optional.of(bucket), true);
+    }
+
+    private ModelStore(Path root, Optional<S3Bucket> bucket, boolean writes) {
         this.root = root.toAbsolutePath().normalize();
+        this.bucket = bucket;
+        this.writes = writes;
         try {
             Files.createDirectories(this.root);
         } catch (IOException e) {
@@ -61,18 +101,28 @@ public final class ModelStore {
         }
     }
 
+    /** The folder: the store itself, or with a bucket this replica's cache of it. */
     public Path root() {
         return root;
     }
 
-    /** True when the root can be listed and written: the readiness check. */
+    /** Where the versions are, for a person: the folder, or the bucket and the cache. */
+    public String location() {
+        return bucket.map(b -> b + " (cache " + root + ")").orElse(root.toString());
+    }
+
+    /**
+     * The readiness check: the folder can be listed, and written where this process writes to it; with a bucket,
+     * the bucket answers too.
+     */
     public boolean healthy() {
-        return Files.isDirectory(root) && Files.isReadable(root) && Files.isWritable(root);
+        boolean folder = Files.isDirectory(root) && Files.isReadable(root) && (!writes || Files.isWritable(root));
+        return folder && bucket.map(S3Bucket::answers).orElse(true);
     }
 
     /** Rejects names that are not safe as a single folder name. */
     public static String checkName(String name) {
-        if (name == null || !NAME.matcher(name).matches()) {
+        if (name == null || !isName(name)) {
             throw DistilleryException.invalid(
                     "model name '%s' is not allowed: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
                     name);
@@ -187,20 +237,26 @@ public final class ModelStore {
             String sha256 = sha256(onnxFile);
             Files.createDirectories(temp);
             move(onnxFile, temp.resolve(MODEL_FILE));
+            ModelInfo.Builder stamped = card.toBuilder()
+                    .setName(name)
+                    .clearVersions()
+                    .setSha256(sha256)
+                    .setCreated(Timestamps.fromMillis(System.currentTimeMillis()));
             ModelInfo stored;
             synchronized (this) {
-                long version = nextVersion(name);
-                stored = card.toBuilder()
-                        .setName(name)
-                        .setVersion(version)
-                        .clearVersions()
-                        .setSha256(sha256)
-                        .setCreated(Timestamps.fromMillis(System.currentTimeMillis()))
-                        .build();
-                Files.writeString(temp.resolve(CARD_FILE), toJson(stored), StandardCharsets.UTF_8);
-                Path target = versionDir(name, version);
-                Files.createDirectories(target.getParent());
-                move(temp, target);
+                if (bucket.isPresent()) {
+                    S3Bucket.Stored shared = bucket.get().add(name, temp.resolve(MODEL_FILE),
+                            version -> toJson(stamped.setVersion(version).build()));
+                    stored = stamped.setVersion(shared.version()).build();
+                    Files.writeString(temp.resolve(CARD_FILE), toJson(stored), StandardCharsets.UTF_8);
+                    install(temp, shared.tags(), versionDir(name, stored.getVersion()));
+                } else {
+                    stored = stamped.setVersion(nextVersion(name)).build();
+                    Files.writeString(temp.resolve(CARD_FILE), toJson(stored), StandardCharsets.UTF_8);
+                    Path target = versionDir(name, stored.getVersion());
+                    Files.createDirectories(target.getParent());
+                    move(temp, target);
+                }
             }
             return stored.toBuilder().addAllVersions(versions(name)).build();
         } catch (IOException e) {
@@ -217,26 +273,116 @@ public final class ModelStore {
      * its files removed after, so a reader sees a version whole or not at all.
      */
     public List<Long> delete(ModelRef ref) {
-        List<Path> removed = new ArrayList<>();
-        List<Long> deleted;
+        String name = ref.getName();
         synchronized (this) {
             List<Long> versions = existingVersions(ref);
-            deleted = ref.getVersion() == 0 ? versions : List.of(resolve(ref, versions));
-            rememberLastVersion(ref.getName());
-            try {
-                for (long version : deleted) {
-                    Path away = root.resolve(TEMP_PREFIX + UUID.randomUUID());
-                    move(versionDir(ref.getName(), version), away);
-                    removed.add(away);
+            List<Long> deleted = ref.getVersion() == 0 ? versions : List.of(resolve(ref, versions));
+            if (bucket.isPresent()) {
+                bucket.get().delete(name, deleted);
+            } else {
+                rememberLastVersion(name);
+            }
+            for (long version : deleted) {
+                discard(versionDir(name, version));
+            }
+            return deleted;
+        }
+    }
+
+    /**
+     * Brings the cache in line with the bucket, for one model or for all when {@code name} is empty: downloads
+     * each complete version whose objects' ETags differ from the cached copy's and removes each cached version
+     * the bucket no longer holds. Nothing to do without a bucket.
+     */
+    private void sync(Optional<String> name) {
+        if (bucket.isEmpty()) {
+            return;
+        }
+        synchronized (this) {
+            Map<String, NavigableMap<Long, S3Bucket.Tags>> shared = bucket.get().committed(name);
+            Set<String> names = new TreeSet<>(shared.keySet());
+            names.addAll(name.map(List::of).orElseGet(this::folderNames));
+            for (String model : names) {
+                NavigableMap<Long, S3Bucket.Tags> versions = shared.getOrDefault(model, Collections.emptyNavigableMap());
+                for (long version : versionFolders(model)) {
+                    if (!versions.containsKey(version)) {
+                        discard(versionDir(model, version));
+                    }
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot delete model " + ref.getName() + " versions " + deleted
-                        + " (versions moved away so far: " + removed.size() + ")", e);
-            } finally {
-                removed.forEach(ModelStore::deleteQuietly);
+                versions.forEach((version, tags) -> pull(model, version, tags));
             }
         }
-        return deleted;
+    }
+
+    /** Downloads one version of the bucket into the cache unless the cached copy came from the same objects. */
+    private void pull(String name, long version, S3Bucket.Tags tags) {
+        Path target = versionDir(name, version);
+        if (tags.equals(cachedTags(target).orElse(null))) {
+            return;
+        }
+        Path temp = root.resolve(TEMP_PREFIX + UUID.randomUUID());
+        try {
+            Files.createDirectories(temp);
+            Optional<S3Bucket.Tags> downloaded = bucket.orElseThrow().download(name, version, temp);
+            if (downloaded.isPresent()) {
+                install(temp, downloaded.get(), target);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot cache model " + name + " version " + version + " in " + root, e);
+        } finally {
+            deleteQuietly(temp);
+        }
+    }
+
+    /**
+     * Puts a version downloaded to (or uploaded from) {@code temp} in the cache at {@code target}: renamed into
+     * place when new; when another copy is there (a replaced version, or one that another process sharing the
+     * cache put there first), model.onnx is renamed over the old, then model.json, as a person replaces a version.
+     */
+    private void install(Path temp, S3Bucket.Tags tags, Path target) throws IOException {
+        Files.writeString(temp.resolve(TAGS_FILE), tags.onnx() + "\n" + tags.card() + "\n", StandardCharsets.UTF_8);
+        Files.createDirectories(target.getParent());
+        if (!Files.exists(target)) {
+            try {
+                move(temp, target);
+                return;
+            } catch (IOException e) {
+                if (!Files.exists(target)) {
+                    throw e;
+                }
+                // Another process sharing the cache put it there first: replaced below, file by file.
+            }
+        }
+        for (String file : List.of(MODEL_FILE, CARD_FILE, TAGS_FILE)) {
+            Files.move(temp.resolve(file), target.resolve(file), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    /** The ETags a cached version was downloaded from; empty for none (not cached, or written before). */
+    private static Optional<S3Bucket.Tags> cachedTags(Path version) {
+        try {
+            List<String> lines = Files.readAllLines(version.resolve(TAGS_FILE), StandardCharsets.UTF_8);
+            return lines.size() == 2 ? Optional.of(new S3Bucket.Tags(lines.get(0), lines.get(1))) : Optional.empty();
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + version.resolve(TAGS_FILE), e);
+        }
+    }
+
+    /** Renames a version folder out of its model's folder, then removes it; nothing if it is gone already. */
+    private void discard(Path version) {
+        Path away = root.resolve(TEMP_PREFIX + UUID.randomUUID());
+        try {
+            move(version, away);
+        } catch (NoSuchFileException gone) {
+            return;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + version, e);
+        } finally {
+            deleteQuietly(away);
+        }
     }
 
     /** The reference's model's versions, ascending; throws for a bad reference or a model with none. */
@@ -249,9 +395,10 @@ public final class ModelStore {
         if (ref.getVersion() < 0) {
             throw DistilleryException.invalid("model version must be >= 0 (0 = newest), got %d", ref.getVersion());
         }
+        sync(Optional.of(name));
         List<Long> versions = versions(name);
         if (versions.isEmpty()) {
-            List<String> known = modelNames().stream().filter(n -> !versions(n).isEmpty()).toList();
+            List<String> known = folderNames().stream().filter(n -> !versions(n).isEmpty()).toList();
             throw DistilleryException.notFound("no model named '%s' in the store; known models: %s", name, known);
         }
         return versions;
@@ -267,13 +414,16 @@ public final class ModelStore {
         return chosen;
     }
 
-    /**
-     * One past every number this model has used: every numbered folder, complete or not (so a
-     * half-written version is never overwritten), and every deleted version.
-     */
     private long nextVersion(String name) {
-        long highest = versionFolders(name).stream().mapToLong(Long::longValue).max().orElse(0L);
-        return Math.max(highest, lastVersion(name)) + 1;
+        return nextVersion(versionFolders(name), lastVersion(name));
+    }
+
+    /**
+     * One past every number a model has used: every numbered folder (or a bucket's numbered keys), complete or
+     * not, so a half-written version is never overwritten, and every deleted version ({@code lastGivenOut}).
+     */
+    static long nextVersion(Collection<Long> numbered, long lastGivenOut) {
+        return Math.max(numbered.stream().mapToLong(Long::longValue).max().orElse(0L), lastGivenOut) + 1;
     }
 
     private long lastVersion(String name) {
@@ -282,11 +432,18 @@ public final class ModelStore {
             return 0;
         }
         try {
-            return Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).trim());
+            return parseLastVersion(Files.readString(file, StandardCharsets.UTF_8), file.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    /** The highest version number given out, as {@code .last-version} holds it (read from {@code where}). */
+    static long parseLastVersion(String text, String where) {
+        try {
+            return Long.parseLong(text.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalStateException(file + " must hold the highest version number given out; fix or remove it", e);
+            throw new IllegalStateException(where + " must hold the highest version number given out; fix or remove it", e);
         }
     }
 
@@ -323,12 +480,20 @@ public final class ModelStore {
         }
     }
 
-    /** Names of the model folders in the store, sorted; a folder may not hold a complete version (yet). */
+    /**
+     * Names of the model folders in the store, sorted; a folder may not hold a complete version (yet). With a
+     * bucket, the cache is brought in line with it first.
+     */
     public List<String> modelNames() {
+        sync(Optional.empty());
+        return folderNames();
+    }
+
+    private List<String> folderNames() {
         try (Stream<Path> entries = Files.list(root)) {
             return entries.filter(Files::isDirectory)
                     .map(p -> p.getFileName().toString())
-                    .filter(n -> !n.startsWith(TEMP_PREFIX) && NAME.matcher(n).matches())
+                    .filter(n -> !n.startsWith(TEMP_PREFIX) && isName(n))
                     .sorted()
                     .toList();
         } catch (IOException e) {
@@ -351,7 +516,7 @@ public final class ModelStore {
         }
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.map(p -> p.getFileName().toString())
-                    .filter(n -> n.matches("[1-9][0-9]{0,17}"))
+                    .filter(ModelStore::isVersion)
                     .map(Long::parseLong)
                     .toList();
         } catch (IOException e) {
@@ -359,12 +524,26 @@ public final class ModelStore {
         }
     }
 
+    /** True for a name {@link #checkName} accepts: a model folder's (or a bucket key's first part). */
+    static boolean isName(String name) {
+        return NAME.matcher(name).matches();
+    }
+
+    /** True for a version folder's (or key's) name: a positive integer without leading zeros. */
+    static boolean isVersion(String name) {
+        return VERSION.matcher(name).matches();
+    }
+
     private Path versionDir(String name, long version) {
         return root.resolve(name).resolve(Long.toString(version));
     }
 
-    static String toJson(ModelInfo card) throws InvalidProtocolBufferException {
-        return JsonFormat.printer().preservingProtoFieldNames().print(card.toBuilder().clearVersions()) + "\n";
+    static String toJson(ModelInfo card) {
+        try {
+            return JsonFormat.printer().preservingProtoFieldNames().print(card.toBuilder().clearVersions()) + "\n";
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("a ModelInfo always prints as JSON", e);
+        }
     }
 
     /** SHA-256 of a file, hex, read in pieces so that a large model is never held in memory. */

@@ -56,14 +56,6 @@ class ManifestConsistencyTest {
     static final List<String> OVERLAYS = Overlays.ALL;
     static final List<String> CLUSTERS = List.of("cluster", "gpu");
 
-    /**
-     * Settings of issue 7's shared names that the manifests set before the code that reads them exists (the S3
-     * store). Each leaves this list once application.properties or a config mapping reads it;
-     * {@link #theEnvironmentCheckKnowsWhatTheApplicationReads} fails until it does.
-     */
-    static final Set<String> EXPECTED_TO_LAND = Set.of("DISTILLERY_STORE_TYPE",
-            "DISTILLERY_S3_BUCKET", "DISTILLERY_S3_ENDPOINT", "DISTILLERY_S3_REGION", "DISTILLERY_S3_PREFIX");
-
     /** Variables read by what the application runs on, not by its configuration, and who reads each. */
     static final Map<String, String> READ_BY_LIBRARIES = Map.of(
             "JAVA_TOOL_OPTIONS", "the JVM (DJL's thread counts as system properties)",
@@ -207,7 +199,7 @@ class ManifestConsistencyTest {
                 String where = workload.where(container);
                 for (String name : environment(overlay, container, where).keySet()) {
                     if (name.startsWith("DISTILLERY_")) {
-                        assertTrue(read.contains(name) || EXPECTED_TO_LAND.contains(name),
+                        assertTrue(read.contains(name),
                                 where + " sets " + name + ", which the application does not read; it reads " + read);
                     } else {
                         assertTrue(READ_BY_LIBRARIES.containsKey(name), where + " sets " + name + ", which nothing reads "
@@ -227,9 +219,6 @@ class ManifestConsistencyTest {
                 "DISTILLERY_SERVING_DEFAULTS_BATCHING_MAX_QUEUE_SIZE")), read::toString);
         assertFalse(read.stream().anyMatch(n -> n.startsWith("DISTILLERY_DATASETS")), read::toString);
         assertFalse(read.contains("DISTILLERY_THREADS"), "DISTILLERY_THREADS is the script's, not the server's");
-        for (String landed : EXPECTED_TO_LAND) {
-            assertFalse(read.contains(landed), landed + " is read now: take it off EXPECTED_TO_LAND");
-        }
     }
 
     @ParameterizedTest
