@@ -2,6 +2,7 @@ package dev.distillery;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -19,12 +20,17 @@ import dev.distillery.v1.ListJobsRequest;
 import dev.distillery.v1.ModelRef;
 import dev.distillery.v1.Recipe;
 import dev.distillery.v1.TrainRequest;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -101,6 +107,34 @@ class WorkerProcessIT {
     }
 
     /** Polls a state with a deadline: another process changes it. */
+    /** The TCP ports a process listens on: its sockets (from its file descriptors) in the LISTEN state. */
+    private static Set<Integer> listeningPorts(long pid) throws IOException {
+        Set<String> sockets = new HashSet<>();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "fd"))) {
+            for (Path fd : fds) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("socket:[")) {
+                        sockets.add(target.substring(8, target.length() - 1));
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // the descriptor was closed while we looked
+                }
+            }
+        }
+        Set<Integer> ports = new TreeSet<>();
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            List<String> lines = Files.readAllLines(Path.of(table));
+            for (String line : lines.subList(1, lines.size())) {
+                String[] f = line.trim().split("\\s+"); // local address, remote, state (0A = LISTEN), ..., inode at 9
+                if (f[3].equals("0A") && sockets.contains(f[9])) {
+                    ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
+                }
+            }
+        }
+        return ports;
+    }
+
     private static void await(String what, BooleanSupplier condition) throws Exception {
         long deadline = System.nanoTime() + DEADLINE.toNanos();
         while (!condition.getAsBoolean()) {
@@ -128,6 +162,10 @@ class WorkerProcessIT {
             List<ProcessHandle> workers = server.workers(id);
             assertEquals(1, workers.size(), "one worker process for the job");
             assertNotEquals(server.process().pid(), workers.get(0).pid());
+            assertTrue(listeningPorts(server.process().pid()).containsAll(Set.of(server.port(), server.httpPort())));
+            assertEquals(Set.of(), listeningPorts(workers.get(0).pid()), "a worker opens no port");
+            assertFalse(Files.readString(server.log()).contains("Unable to start the gRPC server"),
+                    "a worker does not even try to bind a port (its output is in the server's log)");
             events.addAll(rest(stream));
 
             assertTrue(events.get(0).hasQueued());

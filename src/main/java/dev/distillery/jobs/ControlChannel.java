@@ -8,6 +8,7 @@ import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -17,6 +18,13 @@ import java.util.concurrent.TimeUnit;
  * without closing the connection (a lost node).
  */
 public final class ControlChannel {
+
+    /**
+     * How often a worker pings control on its report stream. The server must permit it
+     * ({@code quarkus.grpc.server.netty.permit-keep-alive-time}, grpc-java's default 5 minutes): a server pinged more
+     * often closes the connection (GOAWAY "too_many_pings"), and the worker stops as if control were gone.
+     */
+    public static final Duration KEEPALIVE = Duration.ofSeconds(30);
 
     private ControlChannel() {
     }
@@ -28,7 +36,7 @@ public final class ControlChannel {
      */
     public static ManagedChannel open(String target, Optional<Path> ca) {
         ChannelCredentials credentials = ca.map(ControlChannel::trusting).orElseGet(InsecureChannelCredentials::create);
-        return Grpc.newChannelBuilder(target, credentials).keepAliveTime(30, TimeUnit.SECONDS).build();
+        return Grpc.newChannelBuilder(target, credentials).keepAliveTime(KEEPALIVE.toNanos(), TimeUnit.NANOSECONDS).build();
     }
 
     private static ChannelCredentials trusting(Path ca) {

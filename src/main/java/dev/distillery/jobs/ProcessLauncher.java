@@ -61,7 +61,6 @@ public final class ProcessLauncher implements JobLauncher {
                 "-Ddistillery.roles=worker",
                 "-Ddistillery.worker.job=" + job.getId(),
                 "-Ddistillery.worker.control=" + controlAddress.get(),
-                "-Dquarkus.http.host-enabled=false",
                 "-Dquarkus.banner.enabled=false"));
         if (command.stream().noneMatch(option -> option.startsWith("-Dai.djl.offline="))) {
             worker.add("-Dai.djl.offline=true");
