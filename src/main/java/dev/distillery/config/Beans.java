@@ -200,7 +200,8 @@ public class Beans {
     @Singleton
     JobLauncher launcher(DistilleryConfig config, Instance<KubernetesClient> kubernetes, Instance<DistillationRun> training) {
         return switch (config.jobs().launcher()) {
-            case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress);
+            case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress,
+                    config.jobs().workerNiceness());
             // The template is checked now: a missing or broken one stops the start.
             case "kubernetes" -> new KubernetesLauncher(kubernetes.get(), WorkerJobTemplate.read(
                     config.jobs().kubernetes().template(), config.jobs().kubernetes().controlAddress()));

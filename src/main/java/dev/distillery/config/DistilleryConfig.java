@@ -68,7 +68,7 @@ public interface DistilleryConfig {
         /** Where job records are kept, one JSON file per job. */
         Path root();
 
-        /** What starts a job's worker: process (a child JVM) or kubernetes (a batch/v1 Job). */
+        /** What starts a job's worker: process (a child JVM), kubernetes (a batch/v1 Job) or in-process (a thread). */
         @WithDefault("process")
         String launcher();
 
@@ -82,6 +82,10 @@ public interface DistilleryConfig {
         /** How long a worker asked to stop (a cancel, a shutdown) has before it is terminated. */
         @WithDefault("30s")
         Duration stopGrace();
+
+        /** The process launcher's workers' nice value (0 to 19): above 0 they yield the CPU to serving. */
+        @WithDefault("10")
+        int workerNiceness();
     }
 
     interface Kubernetes {

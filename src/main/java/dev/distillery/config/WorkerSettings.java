@@ -11,8 +11,8 @@ import org.eclipse.microprofile.config.spi.ConfigSource;
 
 /**
  * A worker serves nothing, so it opens no port: when {@code distillery.roles} is {@code worker}, the HTTP server
- * gets no listener ({@code quarkus.http.host-enabled=false}) and the gRPC server is an in-process one
- * ({@code quarkus.grpc.server.in-process.enabled=true}). Otherwise a worker process beside its control on one
+ * gets no listener ({@code quarkus.http.host-enabled=false}) and gRPC goes back onto that HTTP server
+ * ({@code quarkus.grpc.server.use-separate-server=false}) instead of a server of its own with a port. Otherwise a worker process beside its control on one
  * machine would try to bind control's very ports, and a worker pod would expose ports nothing calls. Whoever starts
  * a worker (the launchers, a person) only sets the role. Ordinal 260, as {@link TlsSettings}: environment variables
  * and system properties still win.
@@ -21,7 +21,7 @@ public final class WorkerSettings implements ConfigSourceFactory {
 
     static final Map<String, String> NO_PORTS = Map.of(
             "quarkus.http.host-enabled", "false",
-            "quarkus.grpc.server.in-process.enabled", "true");
+            "quarkus.grpc.server.use-separate-server", "false");
 
     @Override
     public Iterable<ConfigSource> getConfigSources(ConfigSourceContext context) {

@@ -2,6 +2,7 @@ package dev.distillery.jobs;
 
 import dev.distillery.v1.Job;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,21 +20,40 @@ import java.util.function.Supplier;
  * command line, which every user of the machine can read. DJL runs offline and oneDNN stays on AVX2
  * (as {@code ./distillery} sets them) unless this process was started otherwise. The child's output
  * goes where this process's goes.
+ *
+ * <p>The child runs at a lower CPU priority ({@code nice}, 10 by default): training is batch work and serving is
+ * not, so when both want the cores the scheduler gives them to serving first and to training whatever is left.
+ * On a machine whose cores training would otherwise fill, that keeps Predict's tail latency near its idle value.
  */
 public final class ProcessLauncher implements JobLauncher {
 
+    private static final Path NICE = Path.of("/usr/bin/nice");
+
     private final List<String> command;
     private final Supplier<String> controlAddress;
+    private final int niceness;
 
     /**
      * @param application how to start this application: the java binary, its JVM options, then
      *     {@code -jar JAR} or {@code -cp PATH MAIN}
      * @param controlAddress host:port of this process's gRPC port, asked at each launch (the port is
      *     known once the server listens)
+     * @param niceness the workers' nice value, 0 (this process's priority) to 19 (the lowest); above 0 it needs
+     *     {@code /usr/bin/nice}
+     * @throws IllegalArgumentException for a value out of range, or above 0 where there is no nice
      */
-    public ProcessLauncher(List<String> application, Supplier<String> controlAddress) {
+    public ProcessLauncher(List<String> application, Supplier<String> controlAddress, int niceness) {
+        if (niceness < 0 || niceness > 19) {
+            throw new IllegalArgumentException("distillery.jobs.worker-niceness (DISTILLERY_WORKER_NICENESS) must be 0 "
+                    + "to 19 (a worker may only yield the CPU, never take it first), got " + niceness);
+        }
+        if (niceness > 0 && !Files.isExecutable(NICE)) {
+            throw new IllegalArgumentException("distillery.jobs.worker-niceness (DISTILLERY_WORKER_NICENESS) is "
+                    + niceness + " but " + NICE + " is missing: install coreutils, or set it to 0");
+        }
         this.command = List.copyOf(application);
         this.controlAddress = controlAddress;
+        this.niceness = niceness;
     }
 
     /** How this JVM was started, without its program arguments. */
@@ -66,6 +86,9 @@ public final class ProcessLauncher implements JobLauncher {
             worker.add("-Dai.djl.offline=true");
         }
         child.addAll(at, worker);
+        if (niceness > 0) {
+            child.addAll(0, List.of(NICE.toString(), "-n", Integer.toString(niceness))); // nice execs java: one pid
+        }
         ProcessBuilder builder = new ProcessBuilder(child).inheritIO();
         Map<String, String> environment = builder.environment();
         environment.put("DISTILLERY_WORKER_TOKEN", token);

@@ -15,7 +15,7 @@ class WorkerSettingsTest {
 
     @Test
     void aWorkerOpensNoPortAndOtherRolesKeepTheirs() {
-        assertEquals(Map.of("quarkus.http.host-enabled", "false", "quarkus.grpc.server.in-process.enabled", "true"),
+        assertEquals(Map.of("quarkus.http.host-enabled", "false", "quarkus.grpc.server.use-separate-server", "false"),
                 WorkerSettings.settings(" worker "));
         assertEquals(Map.of(), WorkerSettings.settings("control,serve"));
         assertEquals(Map.of(), WorkerSettings.settings("serve"));
