@@ -7,6 +7,7 @@ import dev.distillery.distill.DistillationRun;
 import dev.distillery.distill.Recipes;
 import dev.distillery.eval.Evaluator;
 import dev.distillery.jobs.ControlChannel;
+import dev.distillery.jobs.CpuPriority;
 import dev.distillery.jobs.InProcessLauncher;
 import dev.distillery.jobs.JobLauncher;
 import dev.distillery.jobs.JobManager;
@@ -201,7 +202,7 @@ public class Beans {
     JobLauncher launcher(DistilleryConfig config, Instance<KubernetesClient> kubernetes, Instance<DistillationRun> training) {
         return switch (config.jobs().launcher()) {
             case "process" -> new ProcessLauncher(ProcessLauncher.thisApplication(), Beans::controlAddress,
-                    config.jobs().workerNiceness());
+                    CpuPriority.parse(config.jobs().workerCpuPriority()));
             // The template is checked now: a missing or broken one stops the start.
             case "kubernetes" -> new KubernetesLauncher(kubernetes.get(), WorkerJobTemplate.read(
                     config.jobs().kubernetes().template(), config.jobs().kubernetes().controlAddress()));

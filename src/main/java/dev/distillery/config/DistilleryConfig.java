@@ -83,9 +83,9 @@ public interface DistilleryConfig {
         @WithDefault("30s")
         Duration stopGrace();
 
-        /** The process launcher's workers' nice value (0 to 19): above 0 they yield the CPU to serving. */
-        @WithDefault("10")
-        int workerNiceness();
+        /** The process launcher's workers' CPU priority beside serving: idle, low or normal (jobs.CpuPriority). */
+        @WithDefault("idle")
+        String workerCpuPriority();
     }
 
     interface Kubernetes {

@@ -2,7 +2,6 @@ package dev.distillery.jobs;
 
 import dev.distillery.v1.Job;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,39 +20,28 @@ import java.util.function.Supplier;
  * (as {@code ./distillery} sets them) unless this process was started otherwise. The child's output
  * goes where this process's goes.
  *
- * <p>The child runs at a lower CPU priority ({@code nice}, 10 by default): training is batch work and serving is
- * not, so when both want the cores the scheduler gives them to serving first and to training whatever is left.
- * On a machine whose cores training would otherwise fill, that keeps Predict's tail latency near its idle value.
+ * <p>The child runs at a lower CPU priority ({@link CpuPriority}, {@code idle} by default): training is batch
+ * work and serving is not, so when both want the cores the scheduler gives them to serving first and to training
+ * whatever is left. On a machine whose cores training would otherwise fill, that keeps Predict's tail latency near
+ * its idle value.
  */
 public final class ProcessLauncher implements JobLauncher {
 
-    private static final Path NICE = Path.of("/usr/bin/nice");
-
     private final List<String> command;
     private final Supplier<String> controlAddress;
-    private final int niceness;
+    private final CpuPriority priority;
 
     /**
      * @param application how to start this application: the java binary, its JVM options, then
      *     {@code -jar JAR} or {@code -cp PATH MAIN}
      * @param controlAddress host:port of this process's gRPC port, asked at each launch (the port is
      *     known once the server listens)
-     * @param niceness the workers' nice value, 0 (this process's priority) to 19 (the lowest); above 0 it needs
-     *     {@code /usr/bin/nice}
-     * @throws IllegalArgumentException for a value out of range, or above 0 where there is no nice
+     * @param priority the workers' CPU priority beside this process
      */
-    public ProcessLauncher(List<String> application, Supplier<String> controlAddress, int niceness) {
-        if (niceness < 0 || niceness > 19) {
-            throw new IllegalArgumentException("distillery.jobs.worker-niceness (DISTILLERY_WORKER_NICENESS) must be 0 "
-                    + "to 19 (a worker may only yield the CPU, never take it first), got " + niceness);
-        }
-        if (niceness > 0 && !Files.isExecutable(NICE)) {
-            throw new IllegalArgumentException("distillery.jobs.worker-niceness (DISTILLERY_WORKER_NICENESS) is "
-                    + niceness + " but " + NICE + " is missing: install coreutils, or set it to 0");
-        }
+    public ProcessLauncher(List<String> application, Supplier<String> controlAddress, CpuPriority priority) {
         this.command = List.copyOf(application);
         this.controlAddress = controlAddress;
-        this.niceness = niceness;
+        this.priority = priority;
     }
 
     /** How this JVM was started, without its program arguments. */
@@ -86,9 +74,7 @@ public final class ProcessLauncher implements JobLauncher {
             worker.add("-Dai.djl.offline=true");
         }
         child.addAll(at, worker);
-        if (niceness > 0) {
-            child.addAll(0, List.of(NICE.toString(), "-n", Integer.toString(niceness))); // nice execs java: one pid
-        }
+        child.addAll(0, priority.command()); // chrt and nice exec java: one pid
         ProcessBuilder builder = new ProcessBuilder(child).inheritIO();
         Map<String, String> environment = builder.environment();
         environment.put("DISTILLERY_WORKER_TOKEN", token);

@@ -1,0 +1,54 @@
+package dev.distillery.jobs;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How a worker process shares the CPU with the serving process that started it, as a command put before the
+ * worker's own ({@code distillery.jobs.worker-cpu-priority}):
+ * <ul>
+ *   <li>{@code idle}: Linux's {@code SCHED_IDLE} ({@code chrt --idle 0}), the worker runs only on cores nothing
+ *       else wants: serving is not slowed, and training takes every cycle serving leaves;
+ *   <li>{@code low}: {@code nice -n 10}, the worker gets about a tenth of a contended core;
+ *   <li>{@code normal}: the server's own priority.
+ * </ul>
+ */
+public enum CpuPriority {
+    IDLE(List.of("/usr/bin/chrt", "--idle", "0")),
+    LOW(List.of("/usr/bin/nice", "-n", "10")),
+    NORMAL(List.of());
+
+    private final List<String> command;
+
+    CpuPriority(List<String> command) {
+        this.command = command;
+    }
+
+    /** The command that starts a worker at this priority, before the worker's own. */
+    List<String> command() {
+        return command;
+    }
+
+    /**
+     * Parses the setting.
+     *
+     * @throws IllegalArgumentException for an unknown value, or one whose tool this machine lacks
+     */
+    public static CpuPriority parse(String value) {
+        CpuPriority priority;
+        try {
+            priority = valueOf(value.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("distillery.jobs.worker-cpu-priority (DISTILLERY_WORKER_CPU_PRIORITY): "
+                    + "unknown value '" + value + "'; use idle, low or normal", e);
+        }
+        if (!priority.command.isEmpty() && !Files.isExecutable(Path.of(priority.command.get(0)))) {
+            throw new IllegalArgumentException("distillery.jobs.worker-cpu-priority (DISTILLERY_WORKER_CPU_PRIORITY) is "
+                    + value + " but " + priority.command.get(0) + " is missing: install it (util-linux, coreutils) or "
+                    + "choose normal");
+        }
+        return priority;
+    }
+}
