@@ -107,13 +107,10 @@ class WorkerProcessIT {
     }
 
     /** Polls a state with a deadline: another process changes it. */
-    /** Linux's scheduling policy numbers: 0 is SCHED_OTHER (normal), 5 SCHED_IDLE. */
-    private static final int SCHED_IDLE = 5;
-
-    /** A process's scheduling policy: field 41 of /proc/PID/stat, counted after its command name's parenthesis. */
-    private static int schedulingPolicy(long pid) throws IOException {
+    /** A process's nice value: field 19 of /proc/PID/stat, counted after its command name's closing parenthesis. */
+    private static int niceness(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[41 - 3]);
+        return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19 - 3]);
     }
 
     /** The TCP ports a process listens on: its sockets (from its file descriptors) in the LISTEN state. */
@@ -173,9 +170,8 @@ class WorkerProcessIT {
             assertNotEquals(server.process().pid(), workers.get(0).pid());
             assertTrue(listeningPorts(server.process().pid()).containsAll(Set.of(server.port(), server.httpPort())));
             assertEquals(Set.of(), listeningPorts(workers.get(0).pid()), "a worker opens no port");
-            assertEquals(SCHED_IDLE, schedulingPolicy(workers.get(0).pid()),
-                    "a worker runs only on cores serving leaves (distillery.jobs.worker-cpu-priority=idle)");
-            assertEquals(0, schedulingPolicy(server.process().pid()), "the server keeps the normal policy");
+            assertEquals(niceness(server.process().pid()) + 10, niceness(workers.get(0).pid()),
+                    "a worker yields the CPU to serving (distillery.jobs.worker-cpu-priority=low, nice 10)");
             assertFalse(Files.readString(server.log()).contains("Unable to start the gRPC server"),
                     "a worker does not even try to bind a port (its output is in the server's log)");
             events.addAll(rest(stream));

@@ -84,7 +84,7 @@ public interface DistilleryConfig {
         Duration stopGrace();
 
         /** The process launcher's workers' CPU priority beside serving: idle, low or normal (jobs.CpuPriority). */
-        @WithDefault("idle")
+        @WithDefault("low")
         String workerCpuPriority();
     }
 

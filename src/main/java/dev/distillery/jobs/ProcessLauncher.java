@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  * (as {@code ./distillery} sets them) unless this process was started otherwise. The child's output
  * goes where this process's goes.
  *
- * <p>The child runs at a lower CPU priority ({@link CpuPriority}, {@code idle} by default): training is batch
+ * <p>The child runs at a lower CPU priority ({@link CpuPriority}, {@code low} by default): training is batch
  * work and serving is not, so when both want the cores the scheduler gives them to serving first and to training
  * whatever is left. On a machine whose cores training would otherwise fill, that keeps Predict's tail latency near
  * its idle value.
