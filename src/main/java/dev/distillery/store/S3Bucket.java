@@ -1,9 +1,16 @@
 package dev.distillery.store;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -126,7 +133,8 @@ public final class S3Bucket {
     public Stored add(String name, Path onnx, LongFunction<String> card) {
         long version = ModelStore.nextVersion(numbered(name), lastVersion(name));
         while (true) {
-            Optional<String> onnxTag = putIfAbsent(key(name, version, ModelStore.MODEL_FILE), RequestBody.fromFile(onnx));
+            Optional<String> onnxTag = putIfAbsent(key(name, version, ModelStore.MODEL_FILE), RequestBody.fromFile(onnx),
+                    md5(onnx));
             if (onnxTag.isEmpty()) {
                 version++;
                 continue;
@@ -140,8 +148,9 @@ public final class S3Bucket {
                 continue;
             }
             long claimed = version;
-            String cardTag = putIfAbsent(key(name, version, ModelStore.CARD_FILE),
-                    RequestBody.fromString(card.apply(version), StandardCharsets.UTF_8))
+            byte[] cardBytes = card.apply(version).getBytes(StandardCharsets.UTF_8);
+            String cardTag = putIfAbsent(key(name, version, ModelStore.CARD_FILE), RequestBody.fromBytes(cardBytes),
+                    md5(cardBytes))
                     .orElseThrow(() -> new IllegalStateException("model.json of " + name + "/" + claimed + " appeared in "
                             + settings + " although this process claimed that version: the service does not make "
                             + "If-None-Match: * atomic, so two writers claimed it; use one that does"));
@@ -208,15 +217,46 @@ public final class S3Bucket {
     }
 
     /** Writes an object unless one exists under its key: its ETag, or empty when the key was taken. */
-    private Optional<String> putIfAbsent(String key, RequestBody body) {
+    /**
+     * Writes an object only if its key is free; empty when another writer holds it. A refusal of an object that
+     * holds exactly our bytes (its ETag, the MD5 of a single PUT, is ours) is our own write: the SDK retried a PUT
+     * whose first attempt had succeeded, which the service then refused as a write to a taken key.
+     */
+    private Optional<String> putIfAbsent(String key, RequestBody body, String md5Hex) {
         try {
             return Optional.of(client.putObject(PutObjectRequest.builder().bucket(settings.bucket()).key(key)
                     .ifNoneMatch("*").build(), body).eTag());
         } catch (S3Exception e) {
-            if (e.statusCode() == PRECONDITION_FAILED) {
-                return Optional.empty();
+            if (e.statusCode() != PRECONDITION_FAILED) {
+                throw e;
             }
-            throw e;
+            String present = client.headObject(request -> request.bucket(settings.bucket()).key(key)).eTag();
+            return present.replace("\"", "").equalsIgnoreCase(md5Hex) ? Optional.of(present) : Optional.empty();
+        }
+    }
+
+    private static String md5(byte[] content) {
+        return HexFormat.of().formatHex(md5Digest().digest(content));
+    }
+
+    private static String md5(Path file) {
+        MessageDigest digest = md5Digest();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static MessageDigest md5Digest() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 is part of every JRE", e);
         }
     }
 
