@@ -106,11 +106,15 @@ class WorkerProcessIT {
         return fail("the event stream ended before the first epoch: " + seen);
     }
 
-    /** Polls a state with a deadline: another process changes it. */
     /** A process's nice value: field 19 of /proc/PID/stat, counted after its command name's closing parenthesis. */
     private static int niceness(long pid) throws IOException {
         String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
         return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19 - 3]);
+    }
+
+    /** A process's environment, one NAME=VALUE per entry. */
+    private static List<String> environment(long pid) throws IOException {
+        return List.of(Files.readString(Path.of("/proc", Long.toString(pid), "environ")).split("\0"));
     }
 
     /** The TCP ports a process listens on: its sockets (from its file descriptors) in the LISTEN state. */
@@ -172,6 +176,8 @@ class WorkerProcessIT {
             assertEquals(Set.of(), listeningPorts(workers.get(0).pid()), "a worker opens no port");
             assertEquals(niceness(server.process().pid()) + 10, niceness(workers.get(0).pid()),
                     "a worker yields the CPU to serving (distillery.jobs.worker-cpu-priority=low, nice 10)");
+            assertTrue(environment(workers.get(0).pid()).contains("OMP_WAIT_POLICY=PASSIVE"),
+                    "a worker's OpenMP threads sleep while they wait");
             assertFalse(Files.readString(server.log()).contains("Unable to start the gRPC server"),
                     "a worker does not even try to bind a port (its output is in the server's log)");
             events.addAll(rest(stream));

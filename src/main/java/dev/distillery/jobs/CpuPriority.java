@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * How a worker process shares the CPU with the serving process that started it, as a command put before the
@@ -14,21 +15,32 @@ import java.util.Locale;
  *   <li>{@code low}: {@code nice -n 10}, the worker gets about a tenth of a contended core;
  *   <li>{@code normal}: the server's own priority.
  * </ul>
+ * Below {@code normal}, the worker's OpenMP threads also sleep while they wait for work
+ * ({@code OMP_WAIT_POLICY=PASSIVE}) instead of spinning: libgomp's default spins up to 300,000 times after each
+ * parallel region, and between two of libtorch's operators, which DJL calls one at a time, that spinning is most
+ * of what a waiting thread does: CPU taken from serving for nothing.
  */
 public enum CpuPriority {
-    IDLE(List.of("/usr/bin/chrt", "--idle", "0")),
-    LOW(List.of("/usr/bin/nice", "-n", "10")),
-    NORMAL(List.of());
+    IDLE(List.of("/usr/bin/chrt", "--idle", "0"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
+    LOW(List.of("/usr/bin/nice", "-n", "10"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
+    NORMAL(List.of(), Map.of());
 
     private final List<String> command;
+    private final Map<String, String> environment;
 
-    CpuPriority(List<String> command) {
+    CpuPriority(List<String> command, Map<String, String> environment) {
         this.command = command;
+        this.environment = environment;
     }
 
     /** The command that starts a worker at this priority, before the worker's own. */
     List<String> command() {
         return command;
+    }
+
+    /** The environment a worker gets at this priority, where its parent's environment does not say otherwise. */
+    Map<String, String> environment() {
+        return environment;
     }
 
     /**

@@ -80,6 +80,7 @@ public final class ProcessLauncher implements JobLauncher {
         environment.put("DISTILLERY_WORKER_TOKEN", token);
         environment.putIfAbsent("DJL_OFFLINE", "true");
         environment.putIfAbsent("ONEDNN_MAX_CPU_ISA", "AVX2");
+        priority.environment().forEach(environment::putIfAbsent);
         return new ChildWorker(builder.start());
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CpuPriorityTest {
@@ -14,6 +15,13 @@ class CpuPriorityTest {
         assertEquals(List.of("/usr/bin/chrt", "--idle", "0"), CpuPriority.parse("idle").command());
         assertEquals(List.of("/usr/bin/nice", "-n", "10"), CpuPriority.parse(" Low ").command());
         assertEquals(List.of(), CpuPriority.parse("normal").command());
+    }
+
+    @Test
+    void belowNormalTheWorkersOpenMpThreadsSleepInsteadOfSpinning() {
+        assertEquals(Map.of("OMP_WAIT_POLICY", "PASSIVE"), CpuPriority.parse("idle").environment());
+        assertEquals(Map.of("OMP_WAIT_POLICY", "PASSIVE"), CpuPriority.parse("low").environment());
+        assertEquals(Map.of(), CpuPriority.parse("normal").environment());
     }
 
     @Test
