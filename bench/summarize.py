@@ -530,6 +530,15 @@ def training_interference(work, prefix):
         lines.append("| %s | %d | %.3f / %.3f | %.3f / %.3f | %.2fx | %.0f / %.0f | %d |" % (
             launcher, level["concurrency"], q["p50_ms"], q["p99_ms"], t["p50_ms"], t["p99_ms"],
             level["p99_training_over_idle"], q["calls_per_second"], t["calls_per_second"], q["errors"] + t["errors"]))
+    control = busy_loops(work)
+    if control:
+        merged["busy_loops"] = control
+        for level in control["levels"]:
+            q, t = level["idle"], level["loaded"]
+            lines.append("| control: %d busy loops, `%s` | %d | %.3f / %.3f | %.3f / %.3f | %.2fx | %.0f / %.0f | %d |" % (
+                control["loops"], control["priority"], level["concurrency"], q["p50_ms"], q["p99_ms"], t["p50_ms"],
+                t["p99_ms"], level["p99_loaded_over_idle"], q["calls_per_second"], t["calls_per_second"],
+                q["errors"] + t["errors"]))
     lines.append("")
     if "process" in merged["launchers"]:
         worst = max(level["p99_training_over_idle"] for level in merged["launchers"]["process"]["levels"])
@@ -544,12 +553,31 @@ def training_interference(work, prefix):
                      "(%d epochs ended during it; next event: %s)." % (
                          launcher, entry["threads"].get("server", "?").strip(), entry["threads"].get("worker", "?").strip(),
                          "yes" if w["covered"] else "**no**", w["epochs_during_measurement"], w["next_event"] or "none"))
+    if control:
+        lines.append("- control: the same server idle, then beside %d shell busy loops (`while :; do :; done`) started with "
+                     "`%s`, the process worker's own priority, and nothing trained: what any work at that priority costs "
+                     "Predict on this machine, with no memory traffic and no system calls." % (
+                         control["loops"], control["priority"]))
     lines.append("")
     if uncovered:
         print("\n".join(lines))
         sys.exit("the teacher was not in its training stage during the whole measurement with: %s; no result "
                  "written (a longer teacher recipe, or shorter --seconds)" % ", ".join(uncovered))
     write(prefix, merged, lines)
+
+
+def busy_loops(work):
+    """bench/training-interference's control, when it ran: busy-loops-idle.json and -loaded.json (ServingLoad) and
+    busy-loops-priority.txt (the command the loops were started with)."""
+    if not os.path.exists(os.path.join(work, "busy-loops-loaded.json")):
+        return None
+    idle, loaded = load(work, "busy-loops-idle.json"), load(work, "busy-loops-loaded.json")
+    with open(os.path.join(work, "busy-loops-priority.txt")) as f:
+        priority = f.read().strip()
+    levels = [{"concurrency": q["concurrency"], "idle": q, "loaded": t,
+               "p99_loaded_over_idle": round(t["p99_ms"] / q["p99_ms"], 2)}
+              for q, t in zip(idle["targets"][0]["levels"], loaded["targets"][0]["levels"])]
+    return {"priority": priority, "loops": int(read_machine(work).get("cores", os.cpu_count())), "levels": levels}
 
 
 # --- concurrent-jobs ----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import java.util.Map;
  * <ul>
  *   <li>{@code idle}: Linux's {@code SCHED_IDLE} ({@code chrt --idle 0}), the worker runs only on cores nothing
  *       else wants: serving is not slowed, and training takes every cycle serving leaves;
- *   <li>{@code low}: {@code nice -n 10}, the worker gets about a tenth of a contended core;
+ *   <li>{@code low}: {@code nice -n 19}, the lowest nice value: on a contended core the worker weighs 15 against
+ *       serving's 1024;
  *   <li>{@code normal}: the server's own priority.
  * </ul>
  * Below {@code normal}, the worker's OpenMP threads also sleep while they wait for work
@@ -22,7 +23,7 @@ import java.util.Map;
  */
 public enum CpuPriority {
     IDLE(List.of("/usr/bin/chrt", "--idle", "0"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
-    LOW(List.of("/usr/bin/nice", "-n", "10"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
+    LOW(List.of("/usr/bin/nice", "-n", "19"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
     NORMAL(List.of(), Map.of());
 
     private final List<String> command;

@@ -13,7 +13,7 @@ class CpuPriorityTest {
     @Test
     void eachPriorityIsACommandBeforeTheWorkersOwn() {
         assertEquals(List.of("/usr/bin/chrt", "--idle", "0"), CpuPriority.parse("idle").command());
-        assertEquals(List.of("/usr/bin/nice", "-n", "10"), CpuPriority.parse(" Low ").command());
+        assertEquals(List.of("/usr/bin/nice", "-n", "19"), CpuPriority.parse(" Low ").command());
         assertEquals(List.of(), CpuPriority.parse("normal").command());
     }
 
