@@ -32,7 +32,13 @@ class NormalizationTest {
 
         // Channel 0: (0.4 - 0.5) / 0.5 and (0.6 - 0.5) / 0.5; channel 1: (1 - 0.25) / 2.
         assertArrayEquals(new float[] {-0.2f, 0.2f, 0.375f, 0.375f}, second, 1e-6f);
-        assertEquals(16, normalization.apply(IMAGES, new int[] {1, 0, 1, 1}).length);
+        float[] first = normalization.apply(IMAGES, new int[] {0});
+        float[] batch = normalization.apply(IMAGES, new int[] {1, 0, 1});
+        float[] expected = new float[12];
+        System.arraycopy(second, 0, expected, 0, 4);
+        System.arraycopy(first, 0, expected, 4, 4);
+        System.arraycopy(second, 0, expected, 8, 4);
+        assertArrayEquals(expected, batch, "each image in its place, in the order asked");
     }
 
     @Test
