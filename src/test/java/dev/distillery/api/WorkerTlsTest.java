@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -77,31 +76,7 @@ class WorkerTlsTest {
         });
         thread.setDaemon(true);
         thread.start();
-        return new WorkerHandle() {
-            @Override
-            public String name() {
-                return "test worker";
-            }
-
-            @Override
-            public boolean alive() {
-                return !exit.isDone();
-            }
-
-            @Override
-            public void terminate() {
-                exit.complete(137);
-            }
-
-            @Override
-            public int awaitExit() throws InterruptedException {
-                try {
-                    return exit.get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        return new FutureWorkerHandle(exit);
     }
 
     private dev.distillery.v1.Job run(String model) throws Exception {

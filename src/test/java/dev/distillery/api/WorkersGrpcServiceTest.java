@@ -41,7 +41,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -106,31 +105,7 @@ class WorkersGrpcServiceTest {
             thread.setDaemon(true);
             thread.start();
         }
-        return new WorkerHandle() {
-            @Override
-            public String name() {
-                return "test worker";
-            }
-
-            @Override
-            public boolean alive() {
-                return !launch.exit().isDone();
-            }
-
-            @Override
-            public void terminate() {
-                launch.exit().complete(137);
-            }
-
-            @Override
-            public int awaitExit() throws InterruptedException {
-                try {
-                    return launch.exit().get();
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        return new FutureWorkerHandle(launch.exit());
     }
 
     private Launch submitted(String outputModel) throws InterruptedException {
