@@ -17,9 +17,8 @@ import java.util.Map;
  *   <li>{@code normal}: the server's own priority.
  * </ul>
  * Below {@code normal}, the worker's OpenMP threads also sleep while they wait for work
- * ({@code OMP_WAIT_POLICY=PASSIVE}) instead of spinning: libgomp's default spins up to 300,000 times after each
- * parallel region, and between two of libtorch's operators, which DJL calls one at a time, that spinning is most
- * of what a waiting thread does: CPU taken from serving for nothing.
+ * ({@code OMP_WAIT_POLICY=PASSIVE}): libgomp's default spins up to 300,000 times after each parallel region, and
+ * DJL calls libtorch's operators one at a time, so a waiting thread would hold its core between them.
  */
 public enum CpuPriority {
     IDLE(List.of("/usr/bin/chrt", "--idle", "0"), Map.of("OMP_WAIT_POLICY", "PASSIVE")),
