@@ -7,7 +7,6 @@ import dev.distillery.error.DistilleryException;
 import dev.distillery.v1.ModelInfo;
 import dev.distillery.v1.ModelRef;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -17,13 +16,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -66,7 +62,6 @@ public final class ModelStore {
     private static final String TEMP_PREFIX = ".tmp-";
     /** In a cached version's folder: the ETags of the bucket's objects it was downloaded from. */
     private static final String TAGS_FILE = ".etags";
-    private static final int HASH_BUFFER = 1 << 20;
 
     private final Path root;
     private final Optional<S3Bucket> bucket;
@@ -178,7 +173,7 @@ public final class ModelStore {
             throw DistilleryException.precondition("model %s/%d: its model.json records no sha256 of model.onnx, so "
                     + "the file cannot be checked; add \"sha256\" (hex, as sha256sum prints it) to model.json", name, version);
         }
-        String found = HexFormat.of().formatHex(newDigest().digest(onnx));
+        String found = Digests.hex(Digests.SHA_256, onnx);
         if (!found.equalsIgnoreCase(card.getSha256())) {
             throw DistilleryException.precondition("model %s/%d: model.onnx does not match the sha256 its model.json "
                     + "records (file %s, model.json %s): the file was changed or damaged after the card was written; "
@@ -548,22 +543,7 @@ public final class ModelStore {
 
     /** SHA-256 of a file, hex, read in pieces so that a large model is never held in memory. */
     static String sha256(Path file) throws IOException {
-        MessageDigest digest = newDigest();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[HASH_BUFFER];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
-
-    private static MessageDigest newDigest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JRE", e);
-        }
+        return Digests.hex(Digests.SHA_256, file);
     }
 
     /** Removes a file or a folder with everything in it, if it exists. */

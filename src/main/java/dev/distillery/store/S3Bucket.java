@@ -1,16 +1,11 @@
 package dev.distillery.store;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -236,27 +231,14 @@ public final class S3Bucket {
     }
 
     private static String md5(byte[] content) {
-        return HexFormat.of().formatHex(md5Digest().digest(content));
+        return Digests.hex(Digests.MD5, content);
     }
 
     private static String md5(Path file) {
-        MessageDigest digest = md5Digest();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 20];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                digest.update(buffer, 0, n);
-            }
+        try {
+            return Digests.hex(Digests.MD5, file);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
-
-    private static MessageDigest md5Digest() {
-        try {
-            return MessageDigest.getInstance("MD5");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("MD5 is part of every JRE", e);
         }
     }
 
